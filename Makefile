@@ -1,0 +1,32 @@
+# The two commands of the quickstart. Both set up .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CORES  ?= all
+
+.PHONY: table3 test lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## make table3: run the whole workflow on the embedded default (synthetic data) -> reports/table3.csv
+table3: $(VENV)/.installed
+	$(BIN)/snakemake reports/table3.csv --cores $(CORES)
+
+## make test: the test suite (unit tests and end-to-end runs on a tiny config)
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/snakemake --lint
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/decode_throughput.py
+
+clean:
+	rm -rf .snakemake data work results logs reports/figures reports/table*.csv reports/table*.md

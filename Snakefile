@@ -1,0 +1,25 @@
+# vadflow: video decode -> Zarr frame stores -> per-method training -> scoring
+# -> evaluation -> tables and figures. Every paper table is a target, e.g.
+#   snakemake reports/table3.csv --cores all
+# The embedded default config (synthetic data) is config/config.yaml;
+# pass --configfile to run on your own datasets.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/methods.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "reports/table3.csv",

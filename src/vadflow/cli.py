@@ -1,0 +1,158 @@
+"""`vadflow` command line: the workflow's steps one at a time, for people who prefer a CLI.
+
+The Snakemake workflow calls the same functions; use it to run everything
+(`snakemake reports/table3.csv --cores all`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vadflow.errors import VadflowError
+
+
+def _cmd_synth(a: argparse.Namespace) -> None:
+    from vadflow.data.synthetic_dataset import build_synthetic_dataset
+
+    params = json.loads(a.params) if a.params else {}
+    s = build_synthetic_dataset(a.generator, params, a.out, seed=a.seed, fps=a.fps, color=a.color)
+    n = {"train": 0, "test": 0}
+    for v in s["videos"].values():
+        n[v["split"]] += 1
+    print(f"wrote {a.out}: {n['train']} train and {n['test']} test videos ({a.generator}, seed {a.seed})")
+
+
+def _cmd_decode(a: argparse.Namespace) -> None:
+    from vadflow.data.decode import DecodeSpec, decode_video
+    from vadflow.data.layout import load_labels, load_masks
+
+    spec = DecodeSpec(a.height, a.width, a.color, a.chunk_frames, a.fps)
+    labels = load_labels(a.labels) if a.labels else None
+    masks = load_masks(a.masks) if a.masks else None
+    attrs = decode_video(a.source, a.out, spec, labels=labels, masks=masks)
+    print(f"wrote {a.out}: {attrs['n_frames']} frames of {attrs['height']}x{attrs['width']} {a.color}")
+
+
+def _cmd_list(a: argparse.Namespace) -> None:
+    from vadflow.data.pipeline import list_videos
+
+    m = list_videos(a.name, a.adapter, a.root, a.out)
+    print(f"wrote {a.out}: {len(m.split('train'))} train and {len(m.split('test'))} test videos")
+
+
+def _cmd_train(a: argparse.Namespace) -> None:
+    from vadflow.config import load_config, resolve_method
+    from vadflow.methods.runner import train
+
+    cfg = load_config(a.config)
+    info = train(resolve_method(cfg, a.method), a.stores, a.out, a.losses, device=a.device, threads=a.threads)
+    print(f"wrote {a.out} ({info['train_seconds']:.1f} s on {info['device']})")
+
+
+def _cmd_score(a: argparse.Namespace) -> None:
+    from vadflow.methods.runner import score
+
+    score(a.model, a.stores, a.out, device=a.device, threads=a.threads)
+    print(f"wrote {a.out}")
+
+
+def _cmd_evaluate(a: argparse.Namespace) -> None:
+    from vadflow.evaluation.results import evaluate
+
+    r = evaluate(a.scores, a.stores, a.out, dataset=a.dataset, convention=a.convention, pixel_coverage=a.coverage)
+    fa = r["frame_auc"]
+    macro = "n/a" if fa["macro"] is None else f"{100 * fa['macro']:.2f}"
+    print(
+        f"{r['label']} on {a.dataset}: AUC {100 * fa['minmax_micro']:.2f} (min-max micro), "
+        f"{100 * fa['raw_micro']:.2f} (raw micro), {macro} (macro); EER {100 * r['eer']:.2f}"
+    )
+    if r["pixel_auc"]:
+        print(f"pixel-level AUC {100 * r['pixel_auc']['minmax']:.2f}")
+
+
+def _cmd_methods(a: argparse.Namespace) -> None:
+    from vadflow.methods import registered_methods
+
+    for name, cls in registered_methods().items():
+        print(f"{name:16s} {cls.supervision}  {cls.label}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vadflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="generate a synthetic dataset (MP4 videos in the generic layout)")
+    s.add_argument("generator", choices=["walkway", "moving_digits"])
+    s.add_argument("out", help="output folder (must not be inside another dataset)")
+    s.add_argument("--params", help='generator parameters as JSON, e.g. \'{"n_test": 2}\'')
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--fps", type=float, default=10.0)
+    s.add_argument("--color", choices=["rgb", "gray"], default="rgb")
+    s.set_defaults(func=_cmd_synth)
+
+    s = sub.add_parser("list", help="list a dataset's videos into a manifest JSON")
+    s.add_argument("name")
+    s.add_argument("root")
+    s.add_argument("out")
+    s.add_argument("--adapter", default="generic")
+    s.set_defaults(func=_cmd_list)
+
+    s = sub.add_parser("decode", help="decode a video or frame folder into a Zarr frame store")
+    s.add_argument("source", help="video file or folder of frames")
+    s.add_argument("out", help="output store, e.g. video.zarr")
+    s.add_argument("--height", type=int)
+    s.add_argument("--width", type=int)
+    s.add_argument("--color", choices=["gray", "rgb"], default="gray")
+    s.add_argument("--chunk-frames", type=int, default=16)
+    s.add_argument("--fps", type=float, default=10.0, help="frame rate of a frame folder")
+    s.add_argument("--labels", help="per-frame labels (.npy or text)")
+    s.add_argument("--masks", help="pixel masks (.npz, .npy or a folder of images)")
+    s.set_defaults(func=_cmd_decode)
+
+    s = sub.add_parser("train", help="train a method configured in a config file on frame stores")
+    s.add_argument("method", help="name of an entry under methods: in the config")
+    s.add_argument("out", help="checkpoint path (model.pt)")
+    s.add_argument("stores", nargs="+", help="training frame stores")
+    s.add_argument("--config", default="config/config.yaml")
+    s.add_argument("--losses", help="per-epoch loss CSV")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--threads", type=int)
+    s.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("score", help="score test frame stores with a trained checkpoint")
+    s.add_argument("model")
+    s.add_argument("out", help="scores store (scores.zarr)")
+    s.add_argument("stores", nargs="+", help="test frame stores")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--threads", type=int)
+    s.set_defaults(func=_cmd_score)
+
+    s = sub.add_parser("evaluate", help="frame AUC (three conventions), EER, pixel AUC -> results JSON")
+    s.add_argument("scores", help="scores store written by `vadflow score`")
+    s.add_argument("out", help="results JSON")
+    s.add_argument("stores", nargs="+", help="test frame stores (with labels)")
+    s.add_argument("--dataset", default="dataset")
+    s.add_argument("--convention", default="minmax_micro", choices=["minmax_micro", "raw_micro", "macro"])
+    s.add_argument("--coverage", type=float, default=0.4)
+    s.set_defaults(func=_cmd_evaluate)
+
+    s = sub.add_parser("methods", help="list the registered methods")
+    s.set_defaults(func=_cmd_methods)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except VadflowError as exc:
+        print(f"vadflow: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

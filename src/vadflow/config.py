@@ -1,0 +1,155 @@
+"""Load and check the workflow configuration, and resolve method entries and their variants.
+
+The JSON schema (``schemas/config.schema.yaml``) checks structure and types;
+this module adds what a schema cannot: that names refer to things that exist and
+that each method's hyper-parameters are ones the method knows.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from vadflow.errors import ConfigError
+
+SCHEMA_PATH = Path(str(resources.files("vadflow") / "schemas" / "config.schema.yaml"))
+
+
+def load_schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Recursively merge ``override`` into a copy of ``base`` (override wins)."""
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def validate_schema(cfg: dict[str, Any], source: str = "the config") -> None:
+    """Check ``cfg`` against the schema, raising one ConfigError that names the key."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
+    if not errors:
+        return
+    e = errors[0]
+    where = _key_path(e)
+    if e.validator == "additionalProperties":
+        allowed = sorted(e.schema.get("properties", {}))
+        hint = f"remove or rename it in {source}; allowed keys here: {', '.join(allowed) or 'any name'}"
+        raise ConfigError(f"unknown config key at {where}: {e.message}", hint)
+    raise ConfigError(f"config key {where}: {e.message}", f"fix the value in {source}")
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist", "pass an existing file, e.g. config/config.yaml")
+    try:
+        cfg = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}", "fix the YAML syntax") from exc
+    check_config(cfg, str(path))
+    return cfg
+
+
+def resolve_method(cfg: dict[str, Any], name: str) -> dict[str, Any]:
+    """A method entry with its ``base`` chain merged in and defaults filled.
+
+    Returns dict(method, label, supervision, seed, input, params, resources), where
+    params are the method's defaults overridden by config, checked by the method.
+    """
+    from vadflow.methods import get_method_class
+
+    methods = cfg.get("methods", {})
+    if name not in methods:
+        raise ConfigError(f"method {name!r} is not configured", f"configured methods: {', '.join(methods)}")
+    chain, entry = [name], methods[name]
+    while "base" in entry:
+        base = entry["base"]
+        if base not in methods:
+            raise ConfigError(f"methods.{chain[-1]}.base names {base!r}, which is not configured", "fix the base name")
+        if base in chain:
+            raise ConfigError(f"methods.{name}: variant chain loops: {' -> '.join(chain + [base])}", "break the loop")
+        chain.append(base)
+        merged = {k: v for k, v in methods[base].items() if k != "label"}
+        entry = deep_merge(merged, {k: v for k, v in entry.items() if k != "base"})
+        if "base" in methods[base]:
+            entry["base"] = methods[base]["base"]
+        else:
+            entry.pop("base", None)
+    if "method" not in entry:
+        raise ConfigError(f"methods.{name} names no method", "add `method: <registered name>` or `base: <entry>`")
+    cls = get_method_class(entry["method"])
+    params = cls.params_from_dict(entry.get("params", {}), where=f"methods.{name}.params")
+    inp = cls.input_from_dict(entry.get("input", {}), where=f"methods.{name}.input")
+    return {
+        "name": name,
+        "method": entry["method"],
+        "label": entry.get("label", cls.label if name == entry["method"] else f"{cls.label} ({name})"),
+        "supervision": entry.get("supervision", cls.supervision),
+        "seed": entry.get("seed", cfg.get("seed", 0)),
+        "input": inp,
+        "params": params,
+        "resources": {**cls.default_resources, **entry.get("resources", {})},
+        "uses_gpu": cls.uses_gpu,
+    }
+
+
+def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
+    """Everything that can be checked before any job runs."""
+    validate_schema(cfg, source)
+    for name, ds in cfg["datasets"].items():
+        adapter = ds["adapter"]
+        if adapter == "synthetic":
+            if "generator" not in ds:
+                raise ConfigError(f"datasets.{name}: a synthetic dataset needs `generator`", "use walkway or moving_digits")
+            from vadflow.data.synthetic_dataset import generator_params
+
+            generator_params(ds["generator"], ds.get("params", {}), where=f"datasets.{name}.params")
+        else:
+            from vadflow.data.layout import ADAPTERS
+
+            if adapter not in ADAPTERS:
+                raise ConfigError(f"datasets.{name}.adapter {adapter!r} is not known", f"use one of {sorted(ADAPTERS)}")
+            if "root" not in ds:
+                raise ConfigError(f"datasets.{name} needs `root`, the folder of the dataset", f"set datasets.{name}.root")
+    for name in cfg["methods"]:
+        resolve_method(cfg, name)
+    for table, spec in cfg.get("reports", {}).items():
+        for ds in spec.get("datasets", []):
+            if ds not in cfg["datasets"]:
+                raise ConfigError(f"reports.{table}.datasets names {ds!r}, which is not configured", "add it under datasets")
+        for m in spec.get("methods", []):
+            if m not in cfg["methods"]:
+                raise ConfigError(f"reports.{table}.methods names {m!r}, which is not configured", "add it under methods")
+
+
+def table_spec(cfg: dict[str, Any], table: str) -> tuple[list[str], list[str]]:
+    """(datasets, methods) of a report table; all configured ones where the table names none."""
+    spec = cfg.get("reports", {}).get(table, {})
+    return list(spec.get("datasets", cfg["datasets"])), list(spec.get("methods", cfg["methods"]))
+
+
+def plain_method(resolved: dict[str, Any]) -> dict[str, Any]:
+    """A resolved method entry with its dataclasses as plain dicts (for Snakemake params and JSON)."""
+    import dataclasses
+
+    out = dict(resolved)
+    for k in ("params", "input"):
+        if dataclasses.is_dataclass(out[k]):
+            out[k] = {f: list(v) if isinstance(v, tuple) else v for f, v in dataclasses.asdict(out[k]).items()}
+    return out

@@ -1,0 +1,182 @@
+"""The generic dataset layout, and the manifest that lists a dataset's videos.
+
+Generic layout (also what the synthetic generators write; use it for your own footage)::
+
+    <root>/
+      train/<video>.mp4        normal videos only (any ffmpeg-readable format),
+      train/<video>/           ... or a folder of frames (jpg/png/tif/bmp), naturally sorted
+      test/<video>.mp4 | test/<video>/
+      labels/<video>.npy       per-frame labels of each test video, 1 = anomalous
+      labels/<video>.txt       ... or the same as text, one 0/1 value per line
+      masks/<video>.npz        optional pixel masks, key "masks", (T, H, W), non-zero = anomalous
+      masks/<video>/           ... or a folder of per-frame mask images (value > 127 = anomalous)
+
+The manifest (JSON) is what the workflow's checkpoint writes: one entry per
+video with its split, source path and annotation paths. Every later job reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from vadflow.atomic import atomic_path
+from vadflow.data.decode import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, decode_mask_folder, natural_key
+from vadflow.errors import DataError
+
+SPLITS = ("train", "test")
+
+
+@dataclass
+class VideoEntry:
+    split: str
+    name: str
+    source: str
+    labels: str | None = None
+    masks: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Manifest:
+    dataset: str
+    adapter: str
+    root: str
+    videos: list[VideoEntry]
+
+    def split(self, split: str) -> list[VideoEntry]:
+        return [v for v in self.videos if v.split == split]
+
+    def get(self, split: str, name: str) -> VideoEntry:
+        for v in self.videos:
+            if v.split == split and v.name == name:
+                return v
+        raise DataError(
+            f"dataset {self.dataset!r} has no {split} video named {name!r}",
+            f"known {split} videos: {', '.join(v.name for v in self.split(split)) or 'none'}",
+        )
+
+    def write(self, path: str | Path) -> None:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def read(cls, path: str | Path) -> "Manifest":
+        d = json.loads(Path(path).read_text())
+        return cls(d["dataset"], d["adapter"], d["root"], [VideoEntry(**v) for v in d["videos"]])
+
+
+def _is_video_source(p: Path) -> bool:
+    if p.is_file():
+        return p.suffix.lower() in VIDEO_EXTENSIONS
+    return p.is_dir() and any(c.suffix.lower() in IMAGE_EXTENSIONS for c in p.iterdir())
+
+
+def _annotation_files(folder: Path, suffixes: tuple[str, ...], allow_dirs: bool) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for p in folder.iterdir():
+        if p.is_file() and p.suffix.lower() in suffixes:
+            found[p.name[: -len(p.suffix)]] = p
+        elif allow_dirs and p.is_dir():
+            found[p.name] = p
+    return found
+
+
+def discover_generic(dataset: str, root: str | Path) -> Manifest:
+    """List the videos of a dataset in the generic layout, checking that annotations match videos."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(
+            f"dataset {dataset!r}: root {root} does not exist",
+            f"set datasets.{dataset}.root in your config to the folder that holds train/ and test/",
+        )
+    videos: list[VideoEntry] = []
+    for split in SPLITS:
+        folder = root / split
+        if not folder.is_dir():
+            found = ", ".join(sorted(p.name for p in root.iterdir())) or "nothing"
+            raise DataError(
+                f"dataset {dataset!r}: {folder} is missing (the generic layout expects train/ and test/; found {found})",
+                "arrange the videos as described in vadflow.data.layout, or choose the adapter of your dataset",
+            )
+        sources = sorted((p for p in folder.iterdir() if _is_video_source(p)), key=lambda p: natural_key(p.name))
+        if not sources:
+            raise DataError(f"dataset {dataset!r}: {folder} holds no videos or frame folders", "add videos there")
+        for p in sources:
+            name = p.name if p.is_dir() else p.name[: -len(p.suffix)]
+            videos.append(VideoEntry(split, name, str(p.resolve())))
+    test_names = {v.name for v in videos if v.split == "test"}
+    labels = _annotation_files(root / "labels", (".npy", ".txt"), allow_dirs=False)
+    masks = _annotation_files(root / "masks", (".npz", ".npy"), allow_dirs=True)
+    for kind, files in (("labels", labels), ("masks", masks)):
+        orphans = sorted(set(files) - test_names)
+        if orphans:
+            raise DataError(
+                f"dataset {dataset!r}: {kind} {[str(files[o]) for o in orphans]} match no test video",
+                f"name each {kind} file after a video in {root / 'test'} (known: {', '.join(sorted(test_names))})",
+            )
+    for v in videos:
+        if v.split != "test":
+            continue
+        if v.name not in labels:
+            raise DataError(
+                f"dataset {dataset!r}: test video {v.source} has no frame labels",
+                f"add {root / 'labels' / (v.name + '.npy')} with one 0/1 value per frame",
+            )
+        v.labels = str(labels[v.name].resolve())
+        if v.name in masks:
+            v.masks = str(masks[v.name].resolve())
+    return Manifest(dataset, "generic", str(root.resolve()), videos)
+
+
+def load_labels(path: str | Path) -> np.ndarray:
+    """Per-frame 0/1 labels from .npy or text (one value per line)."""
+    path = Path(path)
+    try:
+        arr = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, ndmin=1)
+    except Exception as exc:  # numpy raises several types for unreadable files
+        raise DataError(f"labels file {path} cannot be read: {exc}", "write one 0/1 value per frame") from exc
+    arr = np.asarray(arr).reshape(-1)
+    if not np.isin(arr, (0, 1)).all():
+        raise DataError(f"labels file {path} holds values other than 0 and 1", "use 1 for anomalous frames, 0 otherwise")
+    return arr.astype(np.uint8)
+
+
+def load_masks(path: str | Path) -> np.ndarray:
+    """(T, H, W) bool pixel masks from .npz (key 'masks'), .npy, or a folder of mask images."""
+    path = Path(path)
+    if path.is_dir():
+        return decode_mask_folder(path)
+    try:
+        if path.suffix == ".npz":
+            with np.load(path) as z:
+                arr = z["masks"]
+        else:
+            arr = np.load(path)
+    except Exception as exc:
+        raise DataError(f"mask file {path} cannot be read: {exc}", "store masks as .npz with key 'masks'") from exc
+    if arr.ndim != 3:
+        raise DataError(f"mask file {path} has shape {arr.shape}", "masks must be (frames, height, width)")
+    return arr != 0
+
+
+ADAPTERS: dict[str, Callable[[str, str | Path], Manifest]] = {
+    "generic": discover_generic,
+    "synthetic": discover_generic,  # the generators write the generic layout
+}
+
+
+def discover(dataset: str, adapter: str, root: str | Path) -> Manifest:
+    try:
+        fn = ADAPTERS[adapter]
+    except KeyError:
+        raise DataError(f"dataset {dataset!r}: unknown adapter {adapter!r}", f"use one of {sorted(ADAPTERS)}") from None
+    manifest = fn(dataset, root)
+    manifest.adapter = adapter
+    return manifest

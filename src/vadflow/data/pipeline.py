@@ -1,0 +1,34 @@
+"""The data steps of the workflow, as functions of paths and config (the rules and CLI call these)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vadflow.data.decode import DecodeSpec, decode_video
+from vadflow.data.layout import Manifest, discover, load_labels, load_masks
+
+
+def list_videos(dataset: str, adapter: str, root: str | Path, out: str | Path) -> Manifest:
+    """Discover a dataset's videos and write its manifest."""
+    manifest = discover(dataset, adapter, root)
+    manifest.write(out)
+    return manifest
+
+
+def decode_manifest_entry(
+    manifest_path: str | Path, split: str, video: str, out: str | Path, decode_cfg: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Decode one video of a manifest, with its labels and masks, into a frame store."""
+    manifest = Manifest.read(manifest_path)
+    entry = manifest.get(split, video)
+    labels = load_labels(entry.labels) if entry.labels else None
+    masks = load_masks(entry.masks) if entry.masks else None
+    return decode_video(
+        entry.source,
+        out,
+        DecodeSpec.from_dict(decode_cfg),
+        labels=labels,
+        masks=masks,
+        extra_attrs={"dataset": manifest.dataset, "split": split, "video": video, "adapter": manifest.adapter},
+    )

@@ -1,0 +1,95 @@
+"""Evaluate one method on one dataset: scores store + test frame stores -> results JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from vadflow.atomic import atomic_path
+from vadflow.data.store import FrameStore
+from vadflow.errors import DataError
+from vadflow.evaluation.metrics import (
+    equal_error_rate,
+    frame_level_auc,
+    pixel_level_auc,
+    roc_curve_micro,
+)
+
+CONVENTIONS = {
+    "minmax_micro": "frame AUC, per-video min-max normalised scores, all frames concatenated (the papers' convention)",
+    "raw_micro": "frame AUC, raw scores, all frames concatenated",
+    "macro": "frame AUC, mean of per-video AUCs (single-class videos excluded)",
+}
+
+
+def thin_curve(fpr: np.ndarray, tpr: np.ndarray, max_points: int = 200) -> dict[str, list[float]]:
+    """Keep at most ``max_points`` ROC points (ends included) for results files and plots."""
+    if len(fpr) > max_points:
+        idx = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+        fpr, tpr = fpr[idx], tpr[idx]
+    return {"fpr": [round(float(x), 6) for x in fpr], "tpr": [round(float(x), 6) for x in tpr]}
+
+
+def load_ground_truth(test_stores: Sequence[str | Path]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    labels, masks = {}, {}
+    for p in test_stores:
+        s = FrameStore(p)
+        if s.labels is None:
+            raise DataError(f"test store {p} has no frame labels", "give the test video a labels file and decode it again")
+        labels[s.name] = s.labels
+        if s.has_masks:
+            masks[s.name] = s.masks
+    return labels, masks
+
+
+def evaluate(
+    scores_path: str | Path,
+    test_stores: Sequence[str | Path],
+    out_json: str | Path,
+    *,
+    dataset: str,
+    convention: str = "minmax_micro",
+    pixel_coverage: float = 0.4,
+) -> dict[str, Any]:
+    from vadflow.methods.runner import read_scores
+
+    attrs, scores, maps = read_scores(scores_path)
+    labels, masks = load_ground_truth(test_stores)
+    frame = frame_level_auc(scores, labels)
+    fpr, tpr, _ = roc_curve_micro(scores, labels, normalise=True)
+    raw_fpr, raw_tpr, _ = roc_curve_micro(scores, labels, normalise=False)
+    pixel = None
+    if maps and masks and any(m.any() for m in masks.values()):
+        with_maps = {v: maps[v] for v in masks if v in maps}
+        with_masks = {v: masks[v] for v in with_maps}
+        pixel = {
+            "minmax": pixel_level_auc(with_maps, with_masks, coverage=pixel_coverage, normalise=True),
+            "raw": pixel_level_auc(with_maps, with_masks, coverage=pixel_coverage, normalise=False),
+            "coverage": pixel_coverage,
+            "videos": len(with_maps),
+        }
+    result = {
+        "dataset": dataset,
+        "method": attrs["name"],
+        "method_id": attrs["method"],
+        "label": attrs["label"],
+        "supervision": attrs["supervision"],
+        "convention": convention,
+        "convention_text": CONVENTIONS[convention],
+        "auc": frame[convention],
+        "frame_auc": frame,
+        "eer": equal_error_rate(fpr, tpr),
+        "eer_raw": equal_error_rate(raw_fpr, raw_tpr),
+        "pixel_auc": pixel,
+        "roc": thin_curve(fpr, tpr),
+        "train_seconds": attrs.get("train_seconds"),
+        "score_frames_per_second": attrs.get("frames_per_second"),
+        "device": attrs.get("device"),
+        "vadflow_version": attrs.get("vadflow_version"),
+    }
+    with atomic_path(out_json) as tmp:
+        tmp.write_text(json.dumps(result, indent=1))
+    return result

@@ -1,0 +1,76 @@
+"""Figures: ROC curves per dataset, and each test video's scores over time with ground truth shaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from vadflow.atomic import atomic_path  # noqa: E402
+from vadflow.evaluation.metrics import minmax_normalise  # noqa: E402
+
+
+def _save(fig, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_roc(results: Sequence[dict[str, Any]], dataset: str, out: str | Path) -> None:
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    for r in results:
+        auc = r["frame_auc"]["minmax_micro"]
+        ax.plot(r["roc"]["fpr"], r["roc"]["tpr"], lw=1.6, label=f"{r['label']} (AUC {100 * auc:.1f}%)")
+    ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate", ylabel="true positive rate")
+    ax.set_title(f"{dataset}: frame-level ROC\n(per-video min-max normalised, micro)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    _save(fig, out)
+
+
+def anomalous_intervals(labels: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs of 1s."""
+    padded = np.concatenate([[0], labels.astype(int), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def plot_timeline(
+    video: str,
+    labels: np.ndarray,
+    scores_by_method: dict[str, np.ndarray],
+    out: str | Path,
+    fps: float | None = None,
+) -> None:
+    """One test video: each method's min-max normalised anomaly score, ground truth shaded."""
+    fig, ax = plt.subplots(figsize=(7.5, 2.4))
+    for start, end in anomalous_intervals(labels):
+        ax.axvspan(start - 0.5, end - 0.5, color="tab:red", alpha=0.15, lw=0)
+    for label, s in scores_by_method.items():
+        ax.plot(np.arange(len(s)), minmax_normalise(s), lw=1.3, label=label)
+    ax.set(xlim=(-0.5, len(labels) - 0.5), ylim=(-0.03, 1.03), xlabel="frame", ylabel="anomaly score\n(normalised)")
+    ax.set_title(f"{video}  (shaded: ground-truth anomalous frames)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
+    _save(fig, out)
+
+
+def plot_timelines(score_stores: Sequence[str | Path], test_stores: Sequence[str | Path], out_dir: str | Path) -> None:
+    """Write ``<out_dir>/<video>.png`` for every test video (the folder appears when complete)."""
+    from vadflow.data.store import FrameStore
+    from vadflow.methods.runner import read_scores
+
+    runs = []
+    for path in score_stores:
+        attrs, scores, _ = read_scores(path)
+        runs.append((attrs["label"], scores))
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        for p in test_stores:
+            store = FrameStore(p)
+            per_method = {label: scores[store.name] for label, scores in runs if store.name in scores}
+            plot_timeline(store.name, store.labels, per_method, tmp / f"{store.name}.png", store.fps)

@@ -1,0 +1,61 @@
+"""Shared fixtures: small videos and datasets made on the fly (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vadflow.data.encode import write_mp4
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = Path(os.environ.get("VADFLOW_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+
+
+def moving_square(n: int = 30, h: int = 48, w: int = 64, size: int = 10, seed: int = 0) -> np.ndarray:
+    """(n, h, w, 3) uint8: a bright square moving right over a noisy gray background."""
+    rng = np.random.default_rng(seed)
+    frames = np.full((n, h, w, 3), 60, np.uint8) + rng.integers(0, 8, (n, h, w, 3), dtype=np.uint8)
+    for t in range(n):
+        x = (2 * t) % (w - size)
+        frames[t, h // 2 - size // 2 : h // 2 + size // 2, x : x + size] = 220
+    return frames
+
+
+@pytest.fixture
+def small_video(tmp_path: Path) -> Path:
+    path = tmp_path / "clip.mp4"
+    write_mp4(moving_square(), path, fps=10)
+    return path
+
+
+def make_generic_dataset(root: Path, n_train: int = 2, n_test: int = 2, frames: int = 24) -> Path:
+    """A dataset in the generic layout: MP4 videos, per-frame labels, masks for the first test video."""
+    for sub in ("train", "test", "labels", "masks"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for i in range(n_train):
+        write_mp4(moving_square(frames, seed=i), root / "train" / f"t{i}.mp4", fps=10)
+    for i in range(n_test):
+        video = moving_square(frames, seed=100 + i)
+        video[frames // 2 :, 5:15, 5:15] = 255  # an "anomalous" blob in the second half
+        write_mp4(video, root / "test" / f"v{i}.mp4", fps=10)
+        labels = np.zeros(frames, np.uint8)
+        labels[frames // 2 :] = 1
+        np.save(root / "labels" / f"v{i}.npy", labels)
+        if i == 0:
+            masks = np.zeros((frames, 48, 64), bool)
+            masks[frames // 2 :, 5:15, 5:15] = True
+            np.savez_compressed(root / "masks" / f"v{i}.npz", masks=masks)
+    return root
+
+
+@pytest.fixture
+def generic_dataset(tmp_path: Path) -> Path:
+    return make_generic_dataset(tmp_path / "ds")
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary outputs left behind in ``folder`` (there must be none after a failure)."""
+    return [p.name for p in folder.iterdir() if ".tmp-" in p.name]

@@ -1,0 +1,100 @@
+"""Config: the embedded default is valid; typos and wrong types are errors that name the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import REPO
+from vadflow.config import check_config, load_config, resolve_method, table_spec
+from vadflow.errors import ConfigError
+
+
+@pytest.fixture
+def cfg():
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "tiny.yaml"])
+def test_shipped_configs_valid(name):
+    load_config(REPO / "config" / name)
+
+
+def test_unknown_top_level_key(cfg):
+    cfg["seeed"] = 1
+    with pytest.raises(ConfigError, match="seeed") as e:
+        check_config(cfg)
+    assert "allowed keys" in str(e.value)
+
+
+def test_unknown_nested_key(cfg):
+    cfg["datasets"]["walkway"]["decode"]["colour"] = "gray"
+    with pytest.raises(ConfigError, match="datasets.walkway.decode.*colour"):
+        check_config(cfg)
+
+
+def test_wrong_type(cfg):
+    cfg["seed"] = "zero"
+    with pytest.raises(ConfigError, match="seed"):
+        check_config(cfg)
+
+
+def test_unknown_method_param(cfg):
+    cfg["methods"]["conv_ae"]["params"]["epoch"] = 3
+    with pytest.raises(ConfigError, match=r"methods.conv_ae.params: unknown key\(s\) \['epoch'\]"):
+        check_config(cfg)
+
+
+def test_wrong_method_param_type(cfg):
+    cfg["methods"]["conv_ae"]["params"]["lr"] = "fast"
+    with pytest.raises(ConfigError, match="methods.conv_ae.params.lr: expected float"):
+        check_config(cfg)
+
+
+def test_unknown_method_and_generator(cfg):
+    bad = copy.deepcopy(cfg)
+    bad["methods"]["conv_ae"]["method"] = "conv_aee"
+    with pytest.raises(ConfigError, match="unknown method 'conv_aee'"):
+        check_config(bad)
+    cfg["datasets"]["walkway"]["params"]["heigth"] = 10
+    with pytest.raises(ConfigError, match="datasets.walkway.params.*heigth"):
+        check_config(cfg)
+
+
+def test_table_names_unknown_dataset(cfg):
+    cfg["reports"]["table3"]["datasets"].append("ped2")
+    with pytest.raises(ConfigError, match="reports.table3.datasets names 'ped2'"):
+        check_config(cfg)
+
+
+def test_generic_dataset_needs_root(cfg):
+    cfg["datasets"]["mine"] = {"adapter": "generic"}
+    with pytest.raises(ConfigError, match="datasets.mine needs `root`"):
+        check_config(cfg)
+
+
+def test_variants_merge_with_base(cfg):
+    cfg["methods"]["conv_ae_adam"] = {"base": "conv_ae", "params": {"optimizer": "adam", "lr": 0.001}}
+    check_config(cfg)
+    r = resolve_method(cfg, "conv_ae_adam")
+    assert r["method"] == "conv_ae" and r["params"].optimizer == "adam"
+    assert r["params"].channels == (64, 32, 16)  # inherited from the base entry
+    assert r["label"].endswith("(conv_ae_adam)")
+
+
+def test_variant_loop(cfg):
+    cfg["methods"]["a"] = {"base": "b"}
+    cfg["methods"]["b"] = {"base": "a"}
+    with pytest.raises(ConfigError, match="loops"):
+        check_config(cfg)
+
+
+def test_table_spec(cfg):
+    assert table_spec(cfg, "table3") == (["walkway", "digits_appearance", "digits_motion"], ["conv_ae"])
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "none.yaml")

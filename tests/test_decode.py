@@ -1,0 +1,160 @@
+"""Decode: videos and frame folders into Zarr frame stores, and every kind of bad input."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from conftest import leftovers, moving_square
+from vadflow.data.decode import DecodeSpec, decode_video, natural_key
+from vadflow.data.ffmpeg_tools import ffmpeg_exe, parse_ffmpeg_header
+from vadflow.data.store import FrameStore
+from vadflow.errors import DataError
+
+
+def test_decode_video_to_store(small_video: Path, tmp_path: Path):
+    labels = np.r_[np.zeros(15), np.ones(15)]
+    attrs = decode_video(small_video, tmp_path / "v.zarr", DecodeSpec(24, 32, "gray", chunk_frames=8), labels=labels)
+    store = FrameStore(tmp_path / "v.zarr")
+    assert store.shape == (30, 24, 32, 1)
+    assert store.frames.chunks == (8, 24, 32, 1)
+    assert store.labels.tolist() == labels.tolist()
+    assert attrs["fps"] == pytest.approx(10.0)
+    assert len(attrs["source_sha256"]) == 64
+    assert attrs["decode"]["color"] == "gray"
+    assert store.attrs["source"] == str(small_video)
+    # the bright square is where it was drawn (area-downscaled by 2)
+    first = store.read(0, 1)[0, :, :, 0]
+    assert first[12, 2] > 150 and first[2, 20] < 100
+
+
+def test_decode_rgb_native_size(small_video: Path, tmp_path: Path):
+    decode_video(small_video, tmp_path / "v.zarr", DecodeSpec(color="rgb"))
+    assert FrameStore(tmp_path / "v.zarr").shape == (30, 48, 64, 3)
+
+
+def test_frame_folder_same_path_natural_order(tmp_path: Path):
+    frames = moving_square(12)[..., 0]
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(frames, start=1):  # 1.png .. 12.png: natural, not lexical, order
+        mpimg.imsave(folder / f"{i}.png", np.repeat(f[..., None], 3, -1))
+    decode_video(folder, tmp_path / "f.zarr", DecodeSpec(color="gray"))
+    store = FrameStore(tmp_path / "f.zarr")
+    assert store.n_frames == 12
+    got = store.read()[..., 0].astype(int)
+    assert np.abs(got - frames.astype(int)).max() <= 1  # PNG is lossless; gray conversion rounds
+
+
+def test_natural_key():
+    assert sorted(["10.jpg", "2.jpg", "1.jpg"], key=natural_key) == ["1.jpg", "2.jpg", "10.jpg"]
+
+
+def test_masks_resized_to_store(small_video: Path, tmp_path: Path):
+    masks = np.zeros((30, 48, 64), bool)
+    masks[:, 10:20, 30:40] = True
+    decode_video(small_video, tmp_path / "v.zarr", DecodeSpec(24, 32), masks=masks)
+    m = FrameStore(tmp_path / "v.zarr").masks
+    assert m.shape == (30, 24, 32) and m[:, 5:10, 15:20].all() and m.sum() == 30 * 25
+
+
+def test_parse_header():
+    banner = (
+        "Input #0, mov,mp4, from 'x.mp4':\n  Duration: 00:00:03.00, start: 0.000000, bitrate: 10 kb/s\n"
+        "  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), "
+        "360x240 [SAR 1:1 DAR 3:2], 9 kb/s, 10 fps, 10 tbr, 10240 tbn (default)\n"
+    )
+    info = parse_ffmpeg_header(banner)
+    assert (info.width, info.height, info.fps, info.duration_s) == (360, 240, 10.0, 3.0)
+
+
+# --- bad input: a clear error naming the file, and nothing left behind -------------------------
+
+
+def _fails(source, tmp_path: Path, match: str, **kw) -> DataError:
+    with pytest.raises(DataError, match=match) as err:
+        decode_video(source, tmp_path / "out" / "v.zarr", **kw)
+    out = tmp_path / "out"
+    assert not (out / "v.zarr").exists()
+    if out.exists():
+        assert leftovers(out) == []
+    assert "fix:" in str(err.value)
+    return err.value
+
+
+def test_missing_video(tmp_path: Path):
+    err = _fails(tmp_path / "nope.mp4", tmp_path, "does not exist")
+    assert "nope.mp4" in str(err)
+
+
+def test_empty_file(tmp_path: Path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    _fails(tmp_path / "empty.mp4", tmp_path, "empty")
+
+
+def test_truncated_video(small_video: Path, tmp_path: Path):
+    data = small_video.read_bytes()
+    bad = tmp_path / "truncated.mp4"
+    bad.write_bytes(data[: len(data) // 2])
+    err = _fails(bad, tmp_path, "truncated.mp4")
+    assert "re-copy" in str(err) or "corrupt" in str(err)
+
+
+def test_truncated_faststart_video(tmp_path: Path):
+    """moov atom first: the header reads fine but the frames stop half-way."""
+    src = tmp_path / "fs.mp4"
+    from vadflow.data.encode import write_mp4
+
+    write_mp4(moving_square(60), tmp_path / "plain.mp4", fps=10)
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", tmp_path / "plain.mp4", "-c", "copy", "-movflags", "+faststart", src],
+        check=True,
+    )
+    data = src.read_bytes()
+    bad = tmp_path / "cut.mp4"
+    bad.write_bytes(data[: int(len(data) * 0.6)])
+    _fails(bad, tmp_path, "cut.mp4")
+
+
+def test_zero_frame_video(tmp_path: Path):
+    """A container with a video stream but no frames."""
+    src = tmp_path / "zero.mp4"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=64x48:d=1", "-frames:v", "0",
+         "-c:v", "libx264", src],
+        check=True,
+    )
+    _fails(src, tmp_path, "zero")
+
+
+def test_not_a_video(tmp_path: Path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is text, not a video\n" * 100)
+    _fails(bad, tmp_path, "notes.mp4")
+
+
+def test_empty_frame_folder(tmp_path: Path):
+    (tmp_path / "frames").mkdir()
+    _fails(tmp_path / "frames", tmp_path, "holds no frames")
+
+
+def test_labels_length_mismatch(small_video: Path, tmp_path: Path):
+    err = _fails(small_video, tmp_path, "labels have 29 frames but the video has 30", labels=np.zeros(29))
+    assert "clip.mp4" in str(err)
+
+
+def test_masks_length_mismatch(small_video: Path, tmp_path: Path):
+    _fails(small_video, tmp_path, "masks have shape", masks=np.zeros((5, 48, 64), bool))
+
+
+def test_failed_decode_keeps_existing_store(small_video: Path, tmp_path: Path):
+    """A failed re-decode loses nothing: the previous store stays as it was."""
+    out = tmp_path / "out" / "v.zarr"
+    decode_video(small_video, out, DecodeSpec())
+    with pytest.raises(DataError):
+        decode_video(small_video, out, DecodeSpec(), labels=np.zeros(3))
+    assert FrameStore(out).n_frames == 30

@@ -1,0 +1,90 @@
+# Config validation, paths, input functions and wildcard constraints shared by every rule.
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package, also without `pip install`
+
+from snakemake.utils import validate
+
+from vadflow.config import SCHEMA_PATH, check_config, plain_method, resolve_method, table_spec
+from vadflow.data.layout import Manifest
+from vadflow.errors import DataError
+
+check_config(config, "the config (config/config.yaml, --configfile or --config)")
+validate(config, str(SCHEMA_PATH))  # also fills the schema's defaults
+
+ENV = "../../envs/vadflow.yaml"
+METHODS = {name: plain_method(resolve_method(config, name)) for name in config["methods"]}
+
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9_]+",
+    method="[A-Za-z0-9_.-]+",
+    split="train|test",
+    video="[^/]+",
+
+
+def dataset_cfg(dataset):
+    return config["datasets"][dataset]
+
+
+def dataset_root(wildcards):
+    ds = dataset_cfg(wildcards.dataset)
+    if ds["adapter"] == "synthetic":
+        return f"data/synthetic/{wildcards.dataset}"
+    root = Path(ds["root"])
+    if not root.exists():
+        raise DataError(
+            f"dataset {wildcards.dataset!r}: root {root} does not exist",
+            f"set datasets.{wildcards.dataset}.root to the folder of your copy of the dataset",
+        )
+    return str(root)
+
+
+def manifest(dataset):
+    return Manifest.read(checkpoints.list_videos.get(dataset=dataset).output[0])
+
+
+def frame_stores(dataset, split):
+    return [f"work/{dataset}/frames/{split}/{v.name}.zarr" for v in manifest(dataset).split(split)]
+
+
+def train_stores(wildcards):
+    return frame_stores(wildcards.dataset, "train")
+
+
+def test_stores(wildcards):
+    return frame_stores(wildcards.dataset, "test")
+
+
+def video_inputs(wildcards):
+    """The source video (or frame folder) and its annotation files."""
+    entry = manifest(wildcards.dataset).get(wildcards.split, wildcards.video)
+    return [p for p in (entry.source, entry.labels, entry.masks) if p]
+
+
+def method_resource(name, default=None):
+    return lambda wildcards: METHODS[wildcards.method]["resources"].get(name, default)
+
+
+def table_results(table):
+    datasets, methods = table_spec(config, table)
+    return [f"results/{d}/{m}.json" for d in datasets for m in methods]
+
+
+def figure_methods(dataset):
+    """Methods shown in a dataset's figures: those of every table that has the dataset."""
+    shown = []
+    for table in config.get("reports", {}):
+        datasets, methods = table_spec(config, table)
+        if dataset in datasets:
+            shown += [m for m in methods if m not in shown]
+    return shown
+
+
+def table_figures(table):
+    datasets, _ = table_spec(config, table)
+    return [f"reports/figures/{d}/roc.png" for d in datasets] + [
+        f"reports/figures/{d}/timelines" for d in datasets
+    ]

@@ -1,0 +1,23 @@
+# Evaluation: frame AUC (three conventions), EER and pixel-level AUC per (dataset, method).
+
+
+rule evaluate:
+    input:
+        scores="work/{dataset}/scores/{method}.zarr",
+        stores=test_stores,
+    output:
+        "results/{dataset}/{method}.json",
+    params:
+        evaluation=config["evaluation"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    log:
+        "logs/evaluate/{dataset}/{method}.log",
+    benchmark:
+        "logs/benchmarks/evaluate/{dataset}/{method}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/evaluate.py"

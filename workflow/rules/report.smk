@@ -1,0 +1,69 @@
+# Reports: figures per dataset and the paper tables.
+
+
+rule roc_figure:
+    input:
+        lambda wildcards: [f"results/{wildcards.dataset}/{m}.json" for m in figure_methods(wildcards.dataset)],
+    output:
+        "reports/figures/{dataset}/roc.png",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    log:
+        "logs/figures/{dataset}/roc.log",
+    benchmark:
+        "logs/benchmarks/figures/{dataset}/roc.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/roc_figure.py"
+
+
+rule timeline_figures:
+    """One figure per test video: every method's score over time, ground truth shaded."""
+    input:
+        scores=lambda wildcards: [
+            f"work/{wildcards.dataset}/scores/{m}.zarr" for m in figure_methods(wildcards.dataset)
+        ],
+        stores=test_stores,
+    output:
+        directory("reports/figures/{dataset}/timelines"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        "logs/figures/{dataset}/timelines.log",
+    benchmark:
+        "logs/benchmarks/figures/{dataset}/timelines.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/timeline_figures.py"
+
+
+rule table3:
+    """Frame-level AUC of every method on every dataset (Table 3 of Luo et al.; a table in every paper)."""
+    input:
+        results=table_results("table3"),
+        figures=table_figures("table3"),
+    output:
+        csv="reports/table3.csv",
+        md="reports/table3.md",
+    params:
+        datasets=table_spec(config, "table3")[0],
+        methods=table_spec(config, "table3")[1],
+        convention=config["evaluation"]["convention"],
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    log:
+        "logs/reports/table3.log",
+    benchmark:
+        "logs/benchmarks/reports/table3.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/table3.py"

@@ -1,0 +1,17 @@
+"""rule evaluate: metrics of one method on one dataset."""
+
+import _bootstrap  # noqa: F401
+
+from vadflow.evaluation.results import evaluate
+from vadflow.workflow import logged
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with logged(sm.log[0]):
+    evaluate(
+        sm.input.scores,
+        list(sm.input.stores),
+        sm.output[0],
+        dataset=sm.wildcards.dataset,
+        convention=sm.params.evaluation["convention"],
+        pixel_coverage=sm.params.evaluation["pixel_coverage"],
+    )

@@ -1,0 +1,10 @@
+"""rule score: anomaly scores of every test frame."""
+
+import _bootstrap  # noqa: F401
+
+from vadflow.methods.runner import score
+from vadflow.workflow import logged
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with logged(sm.log[0]):
+    score(sm.input.model, list(sm.input.stores), sm.output[0], device=sm.params.device, threads=sm.threads)
