@@ -39,6 +39,42 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
+_YAML_TYPES = {"integer": int, "number": (int, float), "boolean": bool}
+
+
+def coerce_cli_strings(node: Any, schema: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
+    """Parse strings where the schema wants a number or boolean, in place.
+
+    Snakemake hands nested ``--config`` values over as strings (``'4'``); the same
+    value written in a YAML config file is an int. Returns the (possibly new) node.
+    """
+    root = root or schema
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].split("/")[-1]]
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else (types or [])
+    if isinstance(node, str) and any(t in _YAML_TYPES for t in types):
+        try:
+            parsed = yaml.safe_load(node)
+        except yaml.YAMLError:
+            return node
+        if any(isinstance(parsed, _YAML_TYPES[t]) for t in types if t in _YAML_TYPES) and not (
+            isinstance(parsed, bool) and "boolean" not in types
+        ):
+            return parsed
+        return node
+    if isinstance(node, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for k in list(node):
+            sub = props.get(k, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                node[k] = coerce_cli_strings(node[k], sub, root)
+    elif isinstance(node, list) and isinstance(schema.get("items"), dict):
+        node[:] = [coerce_cli_strings(v, schema["items"], root) for v in node]
+    return node
+
+
 def validate_schema(cfg: dict[str, Any], source: str = "the config") -> None:
     """Check ``cfg`` against the schema, raising one ConfigError that names the key."""
     validator = jsonschema.Draft202012Validator(load_schema())
@@ -110,7 +146,8 @@ def resolve_method(cfg: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
-    """Everything that can be checked before any job runs."""
+    """Everything that can be checked before any job runs (command-line strings are parsed in place)."""
+    coerce_cli_strings(cfg, load_schema())
     validate_schema(cfg, source)
     for name, ds in cfg["datasets"].items():
         adapter = ds["adapter"]

@@ -29,6 +29,18 @@ def dataset_cfg(dataset):
     return config["datasets"][dataset]
 
 
+def synthetic_spec(wildcards):
+    """What a synthetic dataset's videos depend on (not its decode settings)."""
+    ds = dataset_cfg(wildcards.dataset)
+    return {
+        "generator": ds["generator"],
+        "params": ds.get("params", {}),
+        "seed": ds.get("seed", config["seed"]),
+        "fps": ds.get("fps", 10.0),
+        "color": ds.get("color", "rgb"),
+    }
+
+
 def dataset_root(wildcards):
     ds = dataset_cfg(wildcards.dataset)
     if ds["adapter"] == "synthetic":

@@ -6,8 +6,7 @@ rule synthesize:
     output:
         directory("data/synthetic/{dataset}"),
     params:
-        dataset=lambda wildcards: dataset_cfg(wildcards.dataset),
-        seed=lambda wildcards: dataset_cfg(wildcards.dataset).get("seed", config["seed"]),
+        synthetic=synthetic_spec,
     threads: 1
     resources:
         mem_mb=2000,

@@ -19,31 +19,45 @@ from zarr.codecs import BloscCodec
 
 from vadflow.errors import DataError
 
-#: Fast, light compression: frames are written once per decode and read by every method.
-FRAME_COMPRESSOR = BloscCodec(cname="lz4", clevel=5, shuffle="bitshuffle")
+#: Fast, light compression: decoding must keep pace with ffmpeg, and every method reads the frames.
+FRAME_COMPRESSOR = BloscCodec(cname="lz4", clevel=1, shuffle="noshuffle")
 
 
 class FrameStoreWriter:
-    """Appends frames chunk by chunk, so decoding a long video uses bounded memory."""
+    """Writes frames in order, in bounded memory, without knowing the frame count in advance.
 
-    def __init__(self, path: str | Path, height: int, width: int, channels: int, chunk_frames: int = 16):
+    The array grows geometrically (one metadata write per doubling, not per chunk)
+    and is trimmed to the real length by ``close``.
+    """
+
+    def __init__(
+        self, path: str | Path, height: int, width: int, channels: int, chunk_frames: int = 16, expected: int = 0
+    ):
         self.group = zarr.open_group(str(path), mode="w", zarr_format=3)
         self.chunk_frames = chunk_frames
+        capacity = max(expected, chunk_frames)
         self.frames = self.group.create_array(
             "frames",
-            shape=(0, height, width, channels),
+            shape=(capacity, height, width, channels),
             chunks=(chunk_frames, height, width, channels),
             dtype="uint8",
             compressors=FRAME_COMPRESSOR,
             dimension_names=("t", "y", "x", "c"),
         )
-
-    @property
-    def n_frames(self) -> int:
-        return int(self.frames.shape[0])
+        self.n_frames = 0
 
     def append(self, frames: np.ndarray) -> None:
-        self.frames.append(np.ascontiguousarray(frames, dtype=np.uint8), axis=0)
+        end = self.n_frames + len(frames)
+        capacity = self.frames.shape[0]
+        if end > capacity:
+            self.frames.resize((max(end, 2 * capacity),) + self.frames.shape[1:])
+        self.frames[self.n_frames : end] = np.ascontiguousarray(frames, dtype=np.uint8)
+        self.n_frames = end
+
+    def close(self) -> None:
+        """Trim the array to the frames written."""
+        if self.frames.shape[0] != self.n_frames:
+            self.frames.resize((self.n_frames,) + self.frames.shape[1:])
 
     def set_labels(self, labels: np.ndarray) -> None:
         self.group.create_array("labels", data=np.asarray(labels, dtype=np.uint8), dimension_names=("t",))

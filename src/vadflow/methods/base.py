@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from vadflow.data.store import FrameStore
-from vadflow.errors import ConfigError
+from vadflow.params import params_from_dict
 
 
 @dataclass(frozen=True)
@@ -41,39 +41,6 @@ class VideoScores:
     maps: np.ndarray | None = None  # (T, h, w) float per-pixel anomaly, where the method has them
 
 
-def _from_dict(cls: type, d: dict[str, Any], where: str):
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}", f"known keys: {', '.join(fields)}")
-    kwargs = {}
-    for k, v in d.items():
-        default = getattr(cls(), k) if _has_default(fields[k]) else None
-        if isinstance(default, tuple) and isinstance(v, list):
-            v = tuple(v)
-        if default is not None and not _type_ok(default, v):
-            raise ConfigError(
-                f"{where}.{k}: expected {type(default).__name__}, got {type(v).__name__} ({v!r})",
-                f"give {where}.{k} a value like {default!r}",
-            )
-        kwargs[k] = v
-    return cls(**kwargs)
-
-
-def _has_default(f: dataclasses.Field) -> bool:
-    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING  # type: ignore[misc]
-
-
-def _type_ok(default: Any, value: Any) -> bool:
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, type(default))
-
-
 class Method(ABC):
     name: ClassVar[str]
     label: ClassVar[str]
@@ -91,12 +58,12 @@ class Method(ABC):
 
     @classmethod
     def params_from_dict(cls, d: dict[str, Any], where: str = "params") -> Any:
-        return _from_dict(cls.Params, d or {}, where)
+        return params_from_dict(cls.Params, d or {}, where)
 
     @classmethod
     def input_from_dict(cls, d: dict[str, Any], where: str = "input") -> InputSpec:
         merged = {**dataclasses.asdict(cls.default_input), **(d or {})}
-        return _from_dict(InputSpec, merged, where)
+        return params_from_dict(InputSpec, merged, where)
 
     @abstractmethod
     def fit(self, train_stores: Sequence[FrameStore], logger: "EpochLogger") -> None:

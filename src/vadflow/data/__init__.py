@@ -1,0 +1,1 @@
+"""Video data: decoding into Zarr frame stores, dataset layouts and adapters, synthetic datasets."""
