@@ -152,3 +152,20 @@ def test_lint_is_clean():
     proc = subprocess.run([*SNAKEMAKE, "--lint"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "good condition" in proc.stdout + proc.stderr
+
+
+def test_feature_targets(tiny_run: Path):
+    """Feature stores per (video, spec), an index per (dataset, spec); names follow the spec."""
+    targets = [f"work/walkway/features/{k}.json" for k in ("effnet_tmax", "effnet_dynamic", "i3d_flow")]
+    snakemake(tiny_run, *targets)
+    index = json.loads((tiny_run / "work/walkway/features/effnet_tmax.json").read_text())
+    assert index["spec_id"].startswith("effnet_tmax-") and len(index["splits"]["test"]) == 2
+    assert index["splits"]["train"][0]["row_shape"] == [21, 1280]
+    assert json.loads((tiny_run / "work/walkway/features/i3d_flow.json").read_text())["splits"]["test"][0]["row_shape"]
+    # the frame features effnet_tmax pools were computed once, as their own spec
+    spp = [p.name for p in (tiny_run / "work/walkway/features").iterdir() if p.name.startswith("effnet_spp-")]
+    assert len(spp) == 1
+    # a changed parameter reruns that spec and what is built on it, nothing else
+    proc = snakemake(tiny_run, *targets, dry_run=True, config=("features={effnet_spp: {input_size: 96}}",))
+    jobs = planned_jobs(proc)
+    assert jobs == {"extract_features": 8, "feature_index": 1}  # spp + tmax for 4 videos, the tmax index

@@ -166,6 +166,9 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
                 raise ConfigError(f"datasets.{name} needs `root`, the folder of the dataset", f"set datasets.{name}.root")
     for name in cfg["methods"]:
         resolve_method(cfg, name)
+    from vadflow.features.spec import check_features
+
+    check_features(cfg)
     for table, spec in cfg.get("reports", {}).items():
         for ds in spec.get("datasets", []):
             if ds not in cfg["datasets"]:

@@ -9,7 +9,8 @@ from snakemake.utils import validate
 
 from vadflow.config import SCHEMA_PATH, check_config, plain_method, resolve_method, table_spec
 from vadflow.data.layout import Manifest
-from vadflow.errors import DataError
+from vadflow.errors import ConfigError, DataError
+from vadflow.features.spec import feature_spec, key_of, spec_id
 
 check_config(config, "the config (config/config.yaml, --configfile or --config)")
 validate(config, str(SCHEMA_PATH))  # also fills the schema's defaults
@@ -23,6 +24,8 @@ wildcard_constraints:
     method="[A-Za-z0-9_.-]+",
     split="train|test",
     video="[^/]+",
+    feature="[A-Za-z0-9_]+-[0-9a-f]{8}",
+    key="[A-Za-z0-9_]+",
 
 
 def dataset_cfg(dataset):
@@ -100,3 +103,39 @@ def table_figures(table):
     return [f"reports/figures/{d}/roc.png" for d in datasets] + [
         f"reports/figures/{d}/timelines" for d in datasets
     ]
+
+
+def checked_feature_key(feature):
+    """The config key of a `<key>-<hash>` name, which must match the current config."""
+    key = key_of(feature)
+    current = spec_id(config, key)
+    if current != feature:
+        raise ConfigError(
+            f"feature store name {feature!r} does not match the current config of features.{key}",
+            f"ask for {current!r} (or for work/<dataset>/features/{key}.json)",
+        )
+    return key
+
+
+def feature_params(feature):
+    from dataclasses import asdict
+
+    return asdict(feature_spec(config, checked_feature_key(feature)))
+
+
+def feature_gpu(feature):
+    return 0 if feature_spec(config, checked_feature_key(feature)).kind in ("flow", "temporal_max") else 1
+
+
+def feature_source(wildcards):
+    """The frame store, or (temporal_max, I3D flow stream) the source spec's feature store."""
+    spec = feature_spec(config, checked_feature_key(wildcards.feature))
+    if spec.kind == "temporal_max" or (spec.kind == "i3d" and spec.stream == "flow"):
+        source = spec_id(config, spec.source)
+        return f"work/{wildcards.dataset}/features/{source}/{wildcards.split}/{wildcards.video}.zarr"
+    return f"work/{wildcards.dataset}/frames/{wildcards.split}/{wildcards.video}.zarr"
+
+
+def feature_stores(dataset, key, split):
+    fid = spec_id(config, key)
+    return [f"work/{dataset}/features/{fid}/{split}/{v.name}.zarr" for v in manifest(dataset).split(split)]

@@ -23,41 +23,67 @@ from vadflow.errors import DataError
 FRAME_COMPRESSOR = BloscCodec(cname="lz4", clevel=1, shuffle="noshuffle")
 
 
-class FrameStoreWriter:
-    """Writes frames in order, in bounded memory, without knowing the frame count in advance.
+class GrowingArray:
+    """A Zarr array written in order along its first axis, in bounded memory, without knowing its
+    final length: it grows geometrically (one metadata write per doubling) and ``close`` trims it."""
 
-    The array grows geometrically (one metadata write per doubling, not per chunk)
-    and is trimmed to the real length by ``close``.
-    """
+    def __init__(
+        self,
+        group: zarr.Group,
+        name: str,
+        row_shape: tuple[int, ...],
+        dtype: str,
+        chunk_rows: int,
+        *,
+        expected: int = 0,
+        compressors: Any = FRAME_COMPRESSOR,
+        dimension_names: tuple[str, ...] | None = None,
+    ):
+        self.array = group.create_array(
+            name,
+            shape=(max(expected, chunk_rows),) + tuple(row_shape),
+            chunks=(chunk_rows,) + tuple(row_shape),
+            dtype=dtype,
+            compressors=compressors,
+            dimension_names=dimension_names,
+        )
+        self.n_rows = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        end = self.n_rows + len(rows)
+        capacity = self.array.shape[0]
+        if end > capacity:
+            self.array.resize((max(end, 2 * capacity),) + self.array.shape[1:])
+        self.array[self.n_rows : end] = np.ascontiguousarray(rows, dtype=self.array.dtype)
+        self.n_rows = end
+
+    def close(self) -> None:
+        if self.array.shape[0] != self.n_rows:
+            self.array.resize((self.n_rows,) + self.array.shape[1:])
+
+
+class FrameStoreWriter:
+    """Writes a video's frames in order (see GrowingArray), then its labels, masks and attributes."""
 
     def __init__(
         self, path: str | Path, height: int, width: int, channels: int, chunk_frames: int = 16, expected: int = 0
     ):
         self.group = zarr.open_group(str(path), mode="w", zarr_format=3)
         self.chunk_frames = chunk_frames
-        capacity = max(expected, chunk_frames)
-        self.frames = self.group.create_array(
-            "frames",
-            shape=(capacity, height, width, channels),
-            chunks=(chunk_frames, height, width, channels),
-            dtype="uint8",
-            compressors=FRAME_COMPRESSOR,
-            dimension_names=("t", "y", "x", "c"),
+        self._frames = GrowingArray(
+            self.group, "frames", (height, width, channels), "uint8", chunk_frames,
+            expected=expected, dimension_names=("t", "y", "x", "c"),
         )
-        self.n_frames = 0
+
+    @property
+    def n_frames(self) -> int:
+        return self._frames.n_rows
 
     def append(self, frames: np.ndarray) -> None:
-        end = self.n_frames + len(frames)
-        capacity = self.frames.shape[0]
-        if end > capacity:
-            self.frames.resize((max(end, 2 * capacity),) + self.frames.shape[1:])
-        self.frames[self.n_frames : end] = np.ascontiguousarray(frames, dtype=np.uint8)
-        self.n_frames = end
+        self._frames.append(frames)
 
     def close(self) -> None:
-        """Trim the array to the frames written."""
-        if self.frames.shape[0] != self.n_frames:
-            self.frames.resize((self.n_frames,) + self.frames.shape[1:])
+        self._frames.close()
 
     def set_labels(self, labels: np.ndarray) -> None:
         self.group.create_array("labels", data=np.asarray(labels, dtype=np.uint8), dimension_names=("t",))

@@ -1,0 +1,1 @@
+"""Pretrained features: backbones, spatial pyramids, dynamic images, temporal pooling, optical flow, I3D."""

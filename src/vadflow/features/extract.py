@@ -1,0 +1,222 @@
+"""Extract one feature spec from one video, streaming in chunks (bounded memory), on CUDA when present.
+
+Frame store (or a source feature store) -> feature store, written to a temporary
+path and moved into place; a NaN anywhere stops the job and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from vadflow import __version__
+from vadflow.atomic import atomic_path
+from vadflow.data.store import FrameStore
+from vadflow.features.spec import FeatureSpec
+from vadflow.features.store import FeatureStore, FeatureStoreWriter
+from vadflow.methods.training import pick_device, progress, set_threads
+
+
+def _pool(fmap, spec: FeatureSpec):
+    """(B, C, h, w) feature map -> what the spec stores per frame."""
+    from vadflow.features.transforms import spatial_pyramid_max_pool
+
+    if spec.pooling == "spp":
+        return spatial_pyramid_max_pool(fmap, tuple(spec.pyramid_levels))
+    if spec.pooling == "global":
+        return fmap.amax(dim=(2, 3))
+    return fmap
+
+
+class _BackboneRunner:
+    """A backbone on a device, turning uint8 frames (B, H, W, C) into pooled features (numpy)."""
+
+    def __init__(self, spec: FeatureSpec, device: str):
+        from vadflow.features.backbones import build_backbone
+
+        self.spec = spec
+        self.device = device
+        self.net = build_backbone(spec.backbone, spec.weights).to(device).eval()
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        import torch
+
+        from vadflow.features.backbones import preprocess
+
+        with torch.inference_mode():
+            x = preprocess(frames, self.net, self.spec.input_size).to(self.device, non_blocking=True)
+            return _pool(self.net(x), self.spec).float().cpu().numpy()
+
+    def attrs(self) -> dict[str, Any]:
+        return {
+            "backbone": self.spec.backbone,
+            "weights": self.net.weights_path,
+            "weights_sha256": self.net.weights_sha256,
+            "input_size": self.spec.input_size,
+        }
+
+
+def _frame_chunks(store: FrameStore, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, store.n_frames, size):
+        yield store.read(start, start + size)
+
+
+def _extract_frame(store: FrameStore, spec: FeatureSpec, device: str, out: Path, desc: str) -> dict[str, Any]:
+    run = _BackboneRunner(spec, device)
+    writer = None
+    for chunk in progress(_frame_chunks(store, spec.batch_size), desc, total=-(-store.n_frames // spec.batch_size)):
+        rows = run(chunk)
+        if writer is None:
+            writer = FeatureStoreWriter(out, rows.shape[1:], spec.dtype, spec.batch_size, expected=store.n_frames)
+        writer.append(rows, desc)
+    writer.finish(np.arange(store.n_frames), None, run.attrs())
+    return run.attrs()
+
+
+def _extract_dynamic_images(store: FrameStore, spec: FeatureSpec, device: str, out: Path, desc: str) -> dict[str, Any]:
+    from vadflow.features.transforms import dynamic_image, dynamic_image_windows, window_of_frame
+
+    run = _BackboneRunner(spec, device)
+    windows = dynamic_image_windows(store.n_frames, spec.window, spec.stride)
+    writer = None
+    for b in progress(range(0, len(windows), spec.batch_size), desc, total=-(-len(windows) // spec.batch_size)):
+        images = np.stack([dynamic_image(store.read(s, e), sqrt=spec.sqrt) for s, e in windows[b : b + spec.batch_size]])
+        rows = run(images)
+        if writer is None:
+            writer = FeatureStoreWriter(out, rows.shape[1:], spec.dtype, spec.batch_size, expected=len(windows))
+        writer.append(rows, desc)
+    writer.finish(window_of_frame(windows, store.n_frames), windows, {**run.attrs(), "window": spec.window})
+    return run.attrs()
+
+
+def _extract_temporal_max(source: FeatureStore, spec: FeatureSpec, out: Path, desc: str) -> dict[str, Any]:
+    from vadflow.features.transforms import temporal_max_pool
+
+    reach = (spec.window - 1) * spec.interval  # rows before a chunk that its first rows pool over
+    n = source.features.shape[0]
+    chunk = max(256, 4 * reach)
+    writer = FeatureStoreWriter(out, tuple(source.features.shape[1:]), spec.dtype, min(chunk, 256), expected=n)
+    for start in range(0, n, chunk):
+        lo = max(0, start - reach)
+        block = source.read(lo, start + chunk).astype(np.float32)
+        writer.append(temporal_max_pool(block, spec.window, spec.interval)[start - lo :], desc)
+    writer.finish(source.frame_index, source.windows, {"source_attrs": source.attrs})
+    return {}
+
+
+def _extract_flow(store: FrameStore, spec: FeatureSpec, out: Path, desc: str) -> dict[str, Any]:
+    import torch
+    import torch.nn.functional as F
+
+    from vadflow.features.flow import FlowParams, iter_optical_flow
+
+    params = FlowParams(method=spec.flow_method)
+    chunk = max(spec.batch_size, 16)
+    writer = None
+    for flow in progress(iter_optical_flow(_frame_chunks(store, chunk), params), desc, total=-(-store.n_frames // chunk)):
+        if spec.flow_size and spec.flow_size != flow.shape[1]:
+            h = spec.flow_size
+            w = round(flow.shape[2] * h / flow.shape[1])
+            t = torch.from_numpy(np.ascontiguousarray(flow)).permute(0, 3, 1, 2)
+            scale = torch.tensor([w / flow.shape[2], h / flow.shape[1]]).view(1, 2, 1, 1)  # flow in new pixels
+            flow = (F.interpolate(t, size=(h, w), mode="area") * scale).permute(0, 2, 3, 1).numpy()
+        if writer is None:
+            writer = FeatureStoreWriter(out, flow.shape[1:], spec.dtype, chunk, expected=store.n_frames)
+        writer.append(flow, desc)
+    writer.finish(np.arange(store.n_frames), None, {"flow": {"method": params.method, "size": spec.flow_size}})
+    return {}
+
+
+def _clip_tensor(clip: np.ndarray, size: int):
+    """(T, H, W, C) -> (C, T, size, size) float in [-1, 1] (RGB uint8) or already-scaled flow."""
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)).permute(0, 3, 1, 2)
+    t = F.interpolate(t, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return t.permute(1, 0, 2, 3)
+
+
+def _extract_i3d(frames_or_flow, spec: FeatureSpec, device: str, out: Path, desc: str) -> dict[str, Any]:
+    import torch
+
+    from vadflow.features.flow import flow_for_i3d
+    from vadflow.features.i3d import build_i3d
+    from vadflow.features.transforms import dynamic_image_windows, window_of_frame
+
+    model, info = build_i3d(spec.stream, spec.weights)
+    model = model.to(device).eval()
+    n = frames_or_flow.n_frames if spec.stream == "rgb" else len(frames_or_flow.frame_index)
+    windows = dynamic_image_windows(n, spec.window, spec.stride)
+    clips_per_batch = max(1, spec.batch_size // spec.window)
+    writer = FeatureStoreWriter(out, (model.out_dim,), spec.dtype, max(clips_per_batch, 16), expected=len(windows))
+    for b in progress(range(0, len(windows), clips_per_batch), desc, total=-(-len(windows) // clips_per_batch)):
+        clips = []
+        for s, e in windows[b : b + clips_per_batch]:
+            idx = np.clip(np.arange(s, s + spec.window), 0, n - 1)  # short last clip: repeat the last frame
+            if spec.stream == "rgb":
+                frames = frames_or_flow.read(s, e)[np.clip(idx - s, 0, e - s - 1)]
+                if frames.shape[-1] == 1:
+                    frames = np.repeat(frames, 3, axis=-1)
+                clips.append(_clip_tensor(frames.astype(np.float32) / 127.5 - 1.0, spec.input_size))
+            else:
+                clips.append(_clip_tensor(flow_for_i3d(frames_or_flow.read(s, e)[np.clip(idx - s, 0, e - s - 1)]), spec.input_size))
+        with torch.inference_mode():
+            rows = model.extract_features(torch.stack(clips).to(device)).float().cpu().numpy()
+        writer.append(rows, desc)
+    writer.finish(window_of_frame(windows, n), windows, {"i3d": info, "window": spec.window})
+    return {"i3d": info}
+
+
+def extract_features(
+    spec: FeatureSpec,
+    spec_id: str,
+    source: str | Path,
+    out: str | Path,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Compute ``spec`` for one video. ``source`` is its frame store, or for temporal_max and the
+    i3d flow stream the source spec's feature store of the same video."""
+    set_threads(threads)
+    dev = pick_device(device)
+    source = Path(source)
+    desc = f"{spec_id} {source.name}"
+    t0 = time.perf_counter()
+    with atomic_path(out) as tmp:
+        if spec.kind == "temporal_max":
+            info = _extract_temporal_max(FeatureStore(source), spec, tmp, desc)
+        elif spec.kind == "i3d" and spec.stream == "flow":
+            info = _extract_i3d(FeatureStore(source), spec, dev, tmp, desc)
+        else:
+            store = FrameStore(source)
+            if spec.kind == "frame":
+                info = _extract_frame(store, spec, dev, tmp, desc)
+            elif spec.kind == "dynamic_image":
+                info = _extract_dynamic_images(store, spec, dev, tmp, desc)
+            elif spec.kind == "flow":
+                info = _extract_flow(store, spec, tmp, desc)
+            else:
+                info = _extract_i3d(store, spec, dev, tmp, desc)
+        seconds = time.perf_counter() - t0
+        fs = FeatureStore(tmp)
+        import zarr
+
+        zarr.open_group(str(tmp), mode="r+").attrs.update(
+            {
+                "spec": spec.relevant(),
+                "spec_id": spec_id,
+                "source": str(source),
+                "device": dev,
+                "seconds": seconds,
+                "vadflow_version": __version__,
+                **info,
+            }
+        )
+        print(f"{desc}: {fs.attrs['n_rows']} rows {tuple(fs.features.shape[1:])} in {seconds:.1f} s", file=sys.stderr)
+    return info
