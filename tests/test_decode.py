@@ -158,3 +158,26 @@ def test_failed_decode_keeps_existing_store(small_video: Path, tmp_path: Path):
     with pytest.raises(DataError):
         decode_video(small_video, out, DecodeSpec(), labels=np.zeros(3))
     assert FrameStore(out).n_frames == 30
+
+
+def test_frame_range_segment(small_video: Path, tmp_path: Path):
+    """Subway/UMN: a segment [start, end) of one long video, cut in the ffmpeg graph."""
+    whole = decode_video(small_video, tmp_path / "all.zarr", DecodeSpec(color="gray"))
+    decode_video(small_video, tmp_path / "seg.zarr", DecodeSpec(color="gray"), frame_range=(10, 25),
+                 labels=np.zeros(15))
+    seg = FrameStore(tmp_path / "seg.zarr")
+    assert whole["n_frames"] == 30 and seg.n_frames == 15
+    assert np.array_equal(seg.read(), FrameStore(tmp_path / "all.zarr").read(10, 25))
+    with pytest.raises(DataError, match="were asked for but the video gave 10"):
+        decode_video(small_video, tmp_path / "long.zarr", DecodeSpec(), frame_range=(20, 40))
+
+
+def test_expected_frame_count(small_video: Path, tmp_path: Path):
+    _fails(small_video, tmp_path, "annotation says 31 frames but the video has 30", expected_frames=31)
+
+
+def test_label_intervals_past_the_end(small_video: Path, tmp_path: Path):
+    from vadflow.data.layout import intervals_to_labels
+
+    err = _fails(small_video, tmp_path, "frames 20..34", labels=lambda n: intervals_to_labels([[20, 35]], n, "clip.mp4"))
+    assert "30 frames" in str(err)

@@ -107,7 +107,7 @@ def test_flow_features(frame_store: Path, tmp_path: Path):
 def test_nan_features_fail_without_partial_store(frame_store: Path, tmp_path: Path, monkeypatch):
     import vadflow.features.extract as ex
 
-    monkeypatch.setattr(ex._BackboneRunner, "__call__", lambda self, frames: np.full((len(frames), 8), np.nan))
+    monkeypatch.setattr(ex._BackboneRunner, "forward", lambda self, x: np.full((len(x), 8), np.nan))
     with pytest.raises(DataError, match="not finite"):
         extract_features(_spec(kind="frame"), "n", frame_store, tmp_path / "out" / "n.zarr", device="cpu")
     assert not (tmp_path / "out" / "n.zarr").exists() and leftovers(tmp_path / "out") == []

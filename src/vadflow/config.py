@@ -8,6 +8,8 @@ that each method's hyper-parameters are ones the method knows.
 from __future__ import annotations
 
 import copy
+import os
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -158,10 +160,10 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
 
             generator_params(ds["generator"], ds.get("params", {}), where=f"datasets.{name}.params")
         else:
-            from vadflow.data.layout import ADAPTERS
+            from vadflow.data.layout import adapter_names
 
-            if adapter not in ADAPTERS:
-                raise ConfigError(f"datasets.{name}.adapter {adapter!r} is not known", f"use one of {sorted(ADAPTERS)}")
+            if adapter not in adapter_names():
+                raise ConfigError(f"datasets.{name}.adapter {adapter!r} is not known", f"use one of {adapter_names()}")
             if "root" not in ds:
                 raise ConfigError(f"datasets.{name} needs `root`, the folder of the dataset", f"set datasets.{name}.root")
     for name in cfg["methods"]:
@@ -178,10 +180,43 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
                 raise ConfigError(f"reports.{table}.methods names {m!r}, which is not configured", "add it under methods")
 
 
+_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+def dataset_root(cfg: dict[str, Any], dataset: str) -> Path | None:
+    """A real dataset's root with ``${VAR}`` / ``${VAR:-default}`` and ``~`` expanded;
+    None where it names an environment variable that is not set (the dataset is not available)."""
+    root = cfg["datasets"][dataset].get("root")
+    if root is None:
+        return None
+    missing = []
+
+    def expand(m: re.Match) -> str:
+        value = os.environ.get(m["name"]) or m["default"]
+        if value is None:
+            missing.append(m["name"])
+            return ""
+        return value
+
+    expanded = _VAR.sub(expand, root)
+    return None if missing else Path(os.path.expanduser(expanded))
+
+
+def available_datasets(cfg: dict[str, Any], datasets: list[str]) -> tuple[list[str], list[str]]:
+    """(usable, skipped): a real dataset whose root names an unset environment variable is skipped."""
+    usable, skipped = [], []
+    for d in datasets:
+        ds = cfg["datasets"][d]
+        (skipped if ds["adapter"] != "synthetic" and dataset_root(cfg, d) is None else usable).append(d)
+    return usable, skipped
+
+
 def table_spec(cfg: dict[str, Any], table: str) -> tuple[list[str], list[str]]:
-    """(datasets, methods) of a report table; all configured ones where the table names none."""
+    """(datasets, methods) of a report table; all configured ones where the table names none.
+    Datasets whose root is not available (an unset environment variable) are left out."""
     spec = cfg.get("reports", {}).get(table, {})
-    return list(spec.get("datasets", cfg["datasets"])), list(spec.get("methods", cfg["methods"]))
+    datasets, _ = available_datasets(cfg, list(spec.get("datasets", cfg["datasets"])))
+    return datasets, list(spec.get("methods", cfg["methods"]))
 
 
 def plain_method(resolved: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,15 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the package, also wit
 
 from snakemake.utils import validate
 
-from vadflow.config import SCHEMA_PATH, check_config, plain_method, resolve_method, table_spec
+from vadflow.config import (
+    SCHEMA_PATH,
+    available_datasets,
+    check_config,
+    dataset_root as configured_root,
+    plain_method,
+    resolve_method,
+    table_spec,
+)
 from vadflow.data.layout import Manifest
 from vadflow.errors import ConfigError, DataError
 from vadflow.features.spec import feature_spec, key_of, spec_id
@@ -16,6 +24,12 @@ check_config(config, "the config (config/config.yaml, --configfile or --config)"
 validate(config, str(SCHEMA_PATH))  # also fills the schema's defaults
 
 ENV = "../../envs/vadflow.yaml"
+for _skipped in available_datasets(config, list(config["datasets"]))[1]:
+    print(
+        f"vadflow: dataset {_skipped!r} is left out: its root {config['datasets'][_skipped]['root']!r} names an "
+        "environment variable that is not set (set it, or datasets.<name>.root)",
+        file=sys.stderr,
+    )
 METHODS = {name: plain_method(resolve_method(config, name)) for name in config["methods"]}
 
 
@@ -48,8 +62,8 @@ def dataset_root(wildcards):
     ds = dataset_cfg(wildcards.dataset)
     if ds["adapter"] == "synthetic":
         return f"data/synthetic/{wildcards.dataset}"
-    root = Path(ds["root"])
-    if not root.exists():
+    root = configured_root(config, wildcards.dataset)
+    if root is None or not root.exists():
         raise DataError(
             f"dataset {wildcards.dataset!r}: root {root} does not exist",
             f"set datasets.{wildcards.dataset}.root to the folder of your copy of the dataset",

@@ -7,4 +7,11 @@ from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
-    list_videos(sm.wildcards.dataset, sm.params.adapter, sm.input[0], sm.output[0])
+    list_videos(
+        sm.wildcards.dataset,
+        sm.params.adapter,
+        sm.input[0],
+        sm.output[0],
+        options=sm.params.options,
+        supervision=sm.params.supervision,
+    )

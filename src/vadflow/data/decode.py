@@ -16,7 +16,7 @@ import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import ffmpeg
 import numpy as np
@@ -140,10 +140,25 @@ def _widen_pipe(pipe, size: int = 1 << 20) -> None:
         pass  # not Linux, or above the system's limit: the default works, a little slower
 
 
-def _stream_frames(inp: _FrameInput, out_h: int, out_w: int, color: str, scale_flags: str, chunk_frames: int):
-    """Yield (n, H, W, C) uint8 chunks from ffmpeg's rawvideo pipe; raise DataError if ffmpeg fails."""
+def _stream_frames(
+    inp: _FrameInput,
+    out_h: int,
+    out_w: int,
+    color: str,
+    scale_flags: str,
+    chunk_frames: int,
+    frame_range: tuple[int, int | None] | None = None,
+):
+    """Yield (n, H, W, C) uint8 chunks from ffmpeg's rawvideo pipe; raise DataError if ffmpeg fails.
+
+    ``frame_range`` [start, end) keeps a segment of the video (Subway, UMN: train and test are
+    segments of one file), cut inside the ffmpeg graph."""
     pix_fmt, channels = COLOR_PIX_FMT[color]
     stream = ffmpeg.input(inp.path, **inp.kwargs)
+    if frame_range is not None:
+        start, end = frame_range
+        trim = {"start_frame": start} if end is None else {"start_frame": start, "end_frame": end}
+        stream = stream.trim(**trim).setpts("PTS-STARTPTS")
     stream = stream.filter("scale", out_w, out_h, flags=scale_flags)
     stream = ffmpeg.output(stream, "pipe:", format="rawvideo", pix_fmt=pix_fmt)
     stream = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-xerror")
@@ -239,14 +254,18 @@ def decode_video(
     out: str | Path,
     spec: DecodeSpec = DecodeSpec(),
     *,
-    labels: np.ndarray | None = None,
+    labels: np.ndarray | Callable[[int], np.ndarray] | None = None,
     masks: np.ndarray | None = None,
+    expected_frames: int | None = None,
+    frame_range: tuple[int, int | None] | None = None,
     extra_attrs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Decode ``source`` into the frame store ``out`` (written to a temporary path, then moved).
 
-    ``labels`` (T,) and ``masks`` (T, H, W) at any resolution are checked against the
-    decoded frame count and stored beside the frames. Returns the store's attributes.
+    ``labels`` (T,) (or a function of the decoded frame count that returns them) and
+    ``masks`` (T, H, W) at any resolution are checked against the decoded frame count
+    and stored beside the frames, as is ``expected_frames`` where an annotation states
+    the count. Returns the store's attributes.
     """
     source = Path(source)
     inp = _FrameInput(source, spec.frame_folder_fps)
@@ -258,11 +277,14 @@ def decode_video(
         out_h, out_w = (spec.height, spec.width) if spec.height else (info.height, info.width)
         _, channels = COLOR_PIX_FMT[spec.color]
         expected = inp.n_files or (round(info.duration_s * info.fps) if info.duration_s and info.fps else 0)
+        if frame_range is not None:
+            expected = (frame_range[1] or expected) - frame_range[0]
         with atomic_path(out) as tmp:
             writer = FrameStoreWriter(tmp, out_h, out_w, channels, spec.chunk_frames, expected=expected)
             background = _BackgroundWriter(writer)
             try:
-                for chunk in _stream_frames(inp, out_h, out_w, spec.color, "area", 4 * spec.chunk_frames):
+                frames = _stream_frames(inp, out_h, out_w, spec.color, "area", 4 * spec.chunk_frames, frame_range)
+                for chunk in frames:
                     background.put(chunk)
             except BaseException:
                 background.abort()
@@ -271,6 +293,18 @@ def decode_video(
             n = writer.n_frames
             if n == 0:
                 raise DataError(f"{source}: decoded zero frames", "the video holds no frames: re-encode it or remove it")
+            if frame_range is not None and frame_range[1] is not None and n != frame_range[1] - frame_range[0]:
+                raise DataError(
+                    f"{source}: frames {frame_range[0]}..{frame_range[1] - 1} were asked for but the video gave {n}",
+                    "the video is shorter than the annotation says: check the annotation and the video",
+                )
+            if expected_frames is not None and expected_frames != n:
+                raise DataError(
+                    f"{source}: the annotation says {expected_frames} frames but the video has {n}",
+                    "check that the annotation file matches this copy of the dataset",
+                )
+            if callable(labels):
+                labels = labels(n)
             if labels is not None:
                 labels = np.asarray(labels).reshape(-1)
                 if labels.shape[0] != n:
@@ -299,10 +333,11 @@ def decode_video(
                 "channels": channels,
                 "has_labels": labels is not None,
                 "has_masks": masks is not None,
+                "frame_range": list(frame_range) if frame_range is not None else None,
                 "vadflow_version": __version__,
                 **(extra_attrs or {}),
             }
-            if inp.n_files is not None and inp.n_files != n:
+            if inp.n_files is not None and inp.n_files != n and frame_range is None:
                 raise DataError(
                     f"{source}: the folder holds {inp.n_files} frames but ffmpeg decoded {n}",
                     "check for unreadable images in the folder",

@@ -33,11 +33,23 @@ SPLITS = ("train", "test")
 
 @dataclass
 class VideoEntry:
+    """One video of a dataset, with where its annotations come from.
+
+    Frame labels come from a per-frame file (``labels``) or from anomalous
+    intervals (``label_intervals``: [start, end), 0-indexed, as adapters parse them
+    from official annotation files); either is checked against the decoded frame
+    count, as is ``n_frames`` where the annotation states it.
+    """
+
     split: str
     name: str
     source: str
     labels: str | None = None
+    label_intervals: list[list[int]] | None = None
     masks: str | None = None
+    n_frames: int | None = None
+    video_label: int | None = None  # 1 = the video contains an anomaly (weak supervision)
+    category: str | None = None  # anomaly class (UCF-Crime, LAD), "Normal" for normal videos
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -88,7 +100,7 @@ def _annotation_files(folder: Path, suffixes: tuple[str, ...], allow_dirs: bool)
     return found
 
 
-def discover_generic(dataset: str, root: str | Path) -> Manifest:
+def discover_generic(dataset: str, root: str | Path) -> Manifest:  # options: none
     """List the videos of a dataset in the generic layout, checking that annotations match videos."""
     root = Path(root)
     if not root.is_dir():
@@ -148,11 +160,28 @@ def load_labels(path: str | Path) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
+def intervals_to_labels(intervals: list[list[int]], n_frames: int, where: str) -> np.ndarray:
+    """Per-frame 0/1 labels from [start, end) intervals; an interval past the video's end is an error."""
+    labels = np.zeros(n_frames, np.uint8)
+    for start, end in intervals:
+        if not 0 <= start < end <= n_frames:
+            raise DataError(
+                f"{where}: the annotation marks frames {start}..{end - 1} (0-indexed) anomalous but the video has "
+                f"{n_frames} frames",
+                "check that the annotation file belongs to this video and this version of the dataset",
+            )
+        labels[start:end] = 1
+    return labels
+
+
 def load_masks(path: str | Path) -> np.ndarray:
-    """(T, H, W) bool pixel masks from .npz (key 'masks'), .npy, or a folder of mask images."""
+    """(T, H, W) bool pixel masks from .npz (key 'masks'), .npy, a folder of mask images, or a
+    MATLAB file holding one mask per frame (CUHK Avenue's ``volLabel``)."""
     path = Path(path)
     if path.is_dir():
         return decode_mask_folder(path)
+    if path.suffix == ".mat":
+        return load_mat_masks(path)
     try:
         if path.suffix == ".npz":
             with np.load(path) as z:
@@ -166,17 +195,84 @@ def load_masks(path: str | Path) -> np.ndarray:
     return arr != 0
 
 
+def load_mat(path: str | Path) -> dict[str, Any]:
+    """A MATLAB file (v5 through scipy; v7.3/HDF5 is not supported), with a clear error."""
+    import scipy.io
+
+    try:
+        return scipy.io.loadmat(str(path), squeeze_me=False)
+    except Exception as exc:
+        raise DataError(
+            f"{path} cannot be read as a MATLAB file: {exc}",
+            "re-copy the file; a v7.3 (HDF5) .mat must be re-saved with MATLAB's -v7 option",
+        ) from exc
+
+
+def load_mat_masks(path: str | Path, key: str = "volLabel") -> np.ndarray:
+    """(T, H, W) bool from a .mat cell array of per-frame masks (CUHK Avenue's testing_label_mask)."""
+    mat = load_mat(path)
+    if key not in mat:
+        raise DataError(f"{path} has no variable {key!r} (found {sorted(k for k in mat if not k.startswith('__'))})",
+                        "give the dataset's testing_label_mask/<N>_label.mat files")
+    cells = mat[key].reshape(-1)
+    return np.stack([np.asarray(c) != 0 for c in cells])
+
+
 ADAPTERS: dict[str, Callable[[str, str | Path], Manifest]] = {
     "generic": discover_generic,
     "synthetic": discover_generic,  # the generators write the generic layout
 }
 
 
-def discover(dataset: str, adapter: str, root: str | Path) -> Manifest:
+def register_adapter(name: str):
+    """Decorator: ``fn(dataset, root, **options) -> Manifest`` becomes adapter ``name``."""
+
+    def deco(fn):
+        ADAPTERS[name] = fn
+        return fn
+
+    return deco
+
+
+def _load_adapters() -> None:
+    import importlib
+
+    importlib.import_module("vadflow.data.adapters")
+
+
+def adapter_names() -> list[str]:
+    _load_adapters()
+    return sorted(ADAPTERS)
+
+
+def discover(
+    dataset: str,
+    adapter: str,
+    root: str | Path,
+    *,
+    options: dict[str, Any] | None = None,
+    supervision: str = "unsupervised",
+) -> Manifest:
+    """List a dataset's videos with its adapter, then keep the training annotations that the
+    supervision regime allows (see vadflow.data.supervision)."""
+    _load_adapters()
     try:
         fn = ADAPTERS[adapter]
     except KeyError:
         raise DataError(f"dataset {dataset!r}: unknown adapter {adapter!r}", f"use one of {sorted(ADAPTERS)}") from None
-    manifest = fn(dataset, root)
+    root = Path(root)
+    if not root.exists():
+        raise DataError(
+            f"dataset {dataset!r}: root {root} does not exist",
+            f"set datasets.{dataset}.root in your config to your copy of the dataset",
+        )
+    try:
+        manifest = fn(dataset, root, **(options or {}))
+    except TypeError as exc:
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        raise DataError(f"dataset {dataset!r}: adapter {adapter!r} {exc}", f"check datasets.{dataset}.options") from None
     manifest.adapter = adapter
-    return manifest
+    from vadflow.data.supervision import apply_supervision
+
+    return apply_supervision(manifest, supervision)

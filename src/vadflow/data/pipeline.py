@@ -6,12 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from vadflow.data.decode import DecodeSpec, decode_video
-from vadflow.data.layout import Manifest, discover, load_labels, load_masks
+from vadflow.data.layout import Manifest, discover, intervals_to_labels, load_labels, load_masks
 
 
-def list_videos(dataset: str, adapter: str, root: str | Path, out: str | Path) -> Manifest:
+def list_videos(
+    dataset: str,
+    adapter: str,
+    root: str | Path,
+    out: str | Path,
+    *,
+    options: dict[str, Any] | None = None,
+    supervision: str = "unsupervised",
+) -> Manifest:
     """Discover a dataset's videos and write its manifest."""
-    manifest = discover(dataset, adapter, root)
+    manifest = discover(dataset, adapter, root, options=options, supervision=supervision)
     manifest.write(out)
     return manifest
 
@@ -23,12 +31,18 @@ def decode_manifest_entry(
     manifest = Manifest.read(manifest_path)
     entry = manifest.get(split, video)
     labels = load_labels(entry.labels) if entry.labels else None
+    if entry.label_intervals is not None:
+        labels = lambda n: intervals_to_labels(entry.label_intervals, n, entry.source)  # noqa: E731 (needs the count)
     masks = load_masks(entry.masks) if entry.masks else None
+    extra = {"dataset": manifest.dataset, "split": split, "video": video, "adapter": manifest.adapter}
+    extra.update({k: getattr(entry, k) for k in ("video_label", "category") if getattr(entry, k) is not None})
     return decode_video(
         entry.source,
         out,
         DecodeSpec.from_dict(decode_cfg),
         labels=labels,
         masks=masks,
-        extra_attrs={"dataset": manifest.dataset, "split": split, "video": video, "adapter": manifest.adapter},
+        expected_frames=entry.n_frames,
+        frame_range=tuple(entry.meta["frame_range"]) if entry.meta.get("frame_range") else None,
+        extra_attrs=extra,
     )

@@ -42,14 +42,28 @@ class _BackboneRunner:
         self.device = device
         self.net = build_backbone(spec.backbone, spec.weights).to(device).eval()
 
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
+    def prepare(self, frames: np.ndarray):
+        """CPU side: resize and normalise (runs ahead in a background thread)."""
         import torch
 
         from vadflow.features.backbones import preprocess
 
         with torch.inference_mode():
-            x = preprocess(frames, self.net, self.spec.input_size).to(self.device, non_blocking=True)
-            return _pool(self.net(x), self.spec).float().cpu().numpy()
+            x = preprocess(frames, self.net, self.spec.input_size)
+            return x.pin_memory() if self.device == "cuda" else x
+
+    def forward(self, x) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return _pool(self.net(x.to(self.device, non_blocking=True)), self.spec).float().cpu().numpy()
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        return self.forward(self.prepare(frames))
+
+    def run_ahead(self, batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """Features of each batch, preparing batch i+1 while batch i goes through the network."""
+        return (self.forward(x) for x in prefetch(map(self.prepare, batches)))
 
     def attrs(self) -> dict[str, Any]:
         return {
@@ -60,6 +74,32 @@ class _BackboneRunner:
         }
 
 
+def prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Compute the next ``depth`` items of ``items`` in a background thread (bounded memory)."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in items:
+                q.put((item, None))
+        except BaseException as exc:  # handed to the consumer
+            q.put((None, exc))
+        q.put((done, None))
+
+    threading.Thread(target=work, daemon=True).start()
+    while True:
+        item, exc = q.get()
+        if exc is not None:
+            raise exc
+        if item is done:
+            return
+        yield item
+
+
 def _frame_chunks(store: FrameStore, size: int) -> Iterator[np.ndarray]:
     for start in range(0, store.n_frames, size):
         yield store.read(start, start + size)
@@ -68,8 +108,8 @@ def _frame_chunks(store: FrameStore, size: int) -> Iterator[np.ndarray]:
 def _extract_frame(store: FrameStore, spec: FeatureSpec, device: str, out: Path, desc: str) -> dict[str, Any]:
     run = _BackboneRunner(spec, device)
     writer = None
-    for chunk in progress(_frame_chunks(store, spec.batch_size), desc, total=-(-store.n_frames // spec.batch_size)):
-        rows = run(chunk)
+    batches = run.run_ahead(_frame_chunks(store, spec.batch_size))
+    for rows in progress(batches, desc, total=-(-store.n_frames // spec.batch_size)):
         if writer is None:
             writer = FeatureStoreWriter(out, rows.shape[1:], spec.dtype, spec.batch_size, expected=store.n_frames)
         writer.append(rows, desc)

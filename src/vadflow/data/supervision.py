@@ -1,0 +1,50 @@
+"""Supervision regimes (Wan et al., LAD, Table 2): what the training split of a manifest may use.
+
+  unsupervised  training videos that are normal; no labels
+  weakly        every training video, with its video-level label only
+  fully         every training video, with its frame-level labels
+Test videos always keep their frame labels (they are what evaluation uses).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from vadflow.data.layout import Manifest
+from vadflow.errors import DataError
+
+REGIMES = ("unsupervised", "weakly", "fully")
+
+
+def apply_supervision(manifest: Manifest, regime: str) -> Manifest:
+    if regime not in REGIMES:
+        raise DataError(f"supervision {regime!r} is not known", f"use one of {', '.join(REGIMES)}")
+    videos = []
+    for v in manifest.videos:
+        if v.split != "train":
+            videos.append(v)
+            continue
+        if regime == "unsupervised":
+            if v.video_label:
+                continue  # an anomalous training video: not for unsupervised training
+            videos.append(dataclasses.replace(v, labels=None, label_intervals=None))
+        elif regime == "weakly":
+            if v.video_label is None:
+                raise DataError(
+                    f"dataset {manifest.dataset!r}: training video {v.source} has no video-level label",
+                    "weak supervision needs the dataset's video labels (or use supervision: unsupervised)",
+                )
+            videos.append(dataclasses.replace(v, labels=None, label_intervals=None))
+        else:
+            if v.video_label and v.labels is None and v.label_intervals is None:
+                raise DataError(
+                    f"dataset {manifest.dataset!r}: anomalous training video {v.source} has no frame labels",
+                    "full supervision needs frame-level labels of the training videos",
+                )
+            if v.video_label == 0 and v.labels is None and v.label_intervals is None:
+                v = dataclasses.replace(v, label_intervals=[])
+            videos.append(v)
+    if not any(v.split == "train" for v in videos):
+        raise DataError(f"dataset {manifest.dataset!r}: no training video is left under supervision {regime!r}",
+                        "check the dataset's training split")
+    return dataclasses.replace(manifest, videos=videos)
