@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_generic_dataset
+from conftest import REPO, SHARED_DATASETS, make_generic_dataset
 
 pytestmark = pytest.mark.e2e
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
@@ -25,6 +25,7 @@ def snakemake(
     config: tuple[str, ...] = (),
     dry_run: bool = False,
     check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     args = [*targets, "--directory", str(workdir), "--cores", "2", "--configfile", configfile]
     args += ["-n"] if dry_run else []
@@ -33,7 +34,7 @@ def snakemake(
         [*SNAKEMAKE, *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("VADFLOW_")}, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -169,3 +170,19 @@ def test_feature_targets(tiny_run: Path):
     proc = snakemake(tiny_run, *targets, dry_run=True, config=("features={effnet_spp: {input_size: 96}}",))
     jobs = planned_jobs(proc)
     assert jobs == {"extract_features": 8, "feature_index": 1}  # spp + tmax for 4 videos, the tmax index
+
+
+@pytest.mark.realdata
+def test_paper_config_plans_with_real_ped2(tmp_path: Path):
+    """config/paper.yaml plans with only the Ped2 root set; the other datasets are left out, with a message."""
+    ped2 = SHARED_DATASETS / "ucsd_ped2"
+    if not ped2.is_dir():
+        pytest.skip(f"the real UCSD Ped2 is not at {ped2} (set VADFLOW_SHARED_DATASETS)")
+    proc = snakemake(
+        tmp_path, "reports/table3.csv", configfile=str(REPO / "config" / "paper.yaml"), dry_run=True,
+        env={"VADFLOW_PED2": str(ped2)},
+    )
+    out = proc.stdout + proc.stderr
+    assert "dataset 'avenue' is left out" in out and "dataset 'ped2' is left out" not in out
+    jobs = planned_jobs(proc)
+    assert jobs.get("list_videos") == 1 and jobs.get("table3") == 1

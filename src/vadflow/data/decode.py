@@ -63,7 +63,10 @@ def natural_key(name: str) -> list[Any]:
 
 
 def list_frame_files(folder: Path) -> list[Path]:
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    # hidden files (macOS "._001.tif" metadata, editors' backups) are never frames
+    files = [
+        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+    ]
     files.sort(key=lambda p: natural_key(p.name))
     suffixes = {p.suffix.lower() for p in files}
     if len(suffixes) > 1:

@@ -174,6 +174,14 @@ def intervals_to_labels(intervals: list[list[int]], n_frames: int, where: str) -
     return labels
 
 
+def labels_to_intervals(labels: np.ndarray) -> list[list[int]]:
+    """Per-frame 0/1 labels -> [start, end) 0-indexed runs of anomalous frames."""
+    padded = np.concatenate([[0], np.asarray(labels).reshape(-1) != 0, [0]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [[int(s), int(e)] for s, e in zip(edges[0::2], edges[1::2])]
+
+
+
 def load_masks(path: str | Path) -> np.ndarray:
     """(T, H, W) bool pixel masks from .npz (key 'masks'), .npy, a folder of mask images, or a
     MATLAB file holding one mask per frame (CUHK Avenue's ``volLabel``)."""

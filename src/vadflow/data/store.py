@@ -103,17 +103,18 @@ class FrameStoreWriter:
 
 
 @dataclass
-class FrameStore:
-    """Read access to one video's frame store."""
+class ZarrStore:
+    """Read access to one video's store (frames, features): the group, its name and attributes."""
 
     path: Path
+    kind = "store"
+    made_by = "the workflow"
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
         if not self.path.exists():
-            raise DataError(f"frame store {self.path} does not exist", "run the decode step first")
+            raise DataError(f"{self.kind} {self.path} does not exist", f"run {self.made_by} first")
         self.group = zarr.open_group(str(self.path), mode="r")
-        self.frames = self.group["frames"]
 
     @property
     def name(self) -> str:
@@ -122,6 +123,18 @@ class FrameStore:
     @property
     def attrs(self) -> dict[str, Any]:
         return dict(self.group.attrs)
+
+
+@dataclass
+class FrameStore(ZarrStore):
+    """Read access to one video's frame store."""
+
+    kind = "frame store"
+    made_by = "the decode step"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.frames = self.group["frames"]
 
     @property
     def n_frames(self) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import zarr
 from zarr.codecs import BloscCodec
 
-from vadflow.data.store import GrowingArray
+from vadflow.data.store import GrowingArray, ZarrStore
 from vadflow.errors import DataError
 
 #: float features compress a little with byte shuffling; speed matters more than size
@@ -53,23 +53,15 @@ class FeatureStoreWriter:
 
 
 @dataclass
-class FeatureStore:
-    path: Path
+class FeatureStore(ZarrStore):
+    """Read access to one (video, spec) feature store."""
+
+    kind = "feature store"
+    made_by = "the feature extraction step"
 
     def __post_init__(self) -> None:
-        self.path = Path(self.path)
-        if not self.path.exists():
-            raise DataError(f"feature store {self.path} does not exist", "run the feature extraction step first")
-        self.group = zarr.open_group(str(self.path), mode="r")
+        super().__post_init__()
         self.features = self.group["features"]
-
-    @property
-    def name(self) -> str:
-        return self.path.name.removesuffix(".zarr")
-
-    @property
-    def attrs(self) -> dict[str, Any]:
-        return dict(self.group.attrs)
 
     @property
     def frame_index(self) -> np.ndarray:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vadflow.atomic import atomic_path  # noqa: E402
+from vadflow.data.layout import labels_to_intervals  # noqa: E402
 from vadflow.evaluation.metrics import minmax_normalise  # noqa: E402
 
 
@@ -33,13 +34,6 @@ def plot_roc(results: Sequence[dict[str, Any]], dataset: str, out: str | Path) -
     _save(fig, out)
 
 
-def anomalous_intervals(labels: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) runs of 1s."""
-    padded = np.concatenate([[0], labels.astype(int), [0]])
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2], edges[1::2]))
-
-
 def plot_timeline(
     video: str,
     labels: np.ndarray,
@@ -49,7 +43,7 @@ def plot_timeline(
 ) -> None:
     """One test video: each method's min-max normalised anomaly score, ground truth shaded."""
     fig, ax = plt.subplots(figsize=(7.5, 2.4))
-    for start, end in anomalous_intervals(labels):
+    for start, end in labels_to_intervals(labels):
         ax.axvspan(start - 0.5, end - 0.5, color="tab:red", alpha=0.15, lw=0)
     for label, s in scores_by_method.items():
         ax.plot(np.arange(len(s)), minmax_normalise(s), lw=1.3, label=label)
