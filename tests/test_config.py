@@ -109,3 +109,11 @@ def test_command_line_strings_parsed_by_schema_type(cfg):
     check_config(cfg)
     assert cfg["seed"] == 3 and cfg["datasets"]["walkway"]["decode"]["chunk_frames"] == 4
     assert cfg["datasets"]["walkway"]["root"] == "123"
+
+
+def test_method_features_must_be_configured(cfg):
+    cfg["methods"]["conv_ae"]["input"]["features"] = ["effnet_sp"]
+    with pytest.raises(ConfigError, match="input.features names 'effnet_sp'"):
+        check_config(cfg)
+    cfg["methods"]["conv_ae"]["input"]["features"] = ["effnet_spp"]
+    check_config(cfg)

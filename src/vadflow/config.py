@@ -167,7 +167,12 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
             if "root" not in ds:
                 raise ConfigError(f"datasets.{name} needs `root`, the folder of the dataset", f"set datasets.{name}.root")
     for name in cfg["methods"]:
-        resolve_method(cfg, name)
+        for key in resolve_method(cfg, name)["input"].features:
+            if key not in cfg.get("features", {}):
+                raise ConfigError(
+                    f"methods.{name}.input.features names {key!r}, which is not configured",
+                    f"add it under features: (configured: {', '.join(cfg.get('features', {})) or 'none'})",
+                )
     from vadflow.features.spec import check_features
 
     check_features(cfg)

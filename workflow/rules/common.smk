@@ -153,3 +153,17 @@ def feature_source(wildcards):
 def feature_stores(dataset, key, split):
     fid = spec_id(config, key)
     return [f"work/{dataset}/features/{fid}/{split}/{v.name}.zarr" for v in manifest(dataset).split(split)]
+
+
+def method_features(split):
+    """{feature key: [feature store of each video of the split]} for the method's input.features."""
+
+    def stores(wildcards):
+        keys = METHODS[wildcards.method]["input"]["features"]
+        return {key: feature_stores(wildcards.dataset, key, split) for key in keys}
+
+    return stores
+
+
+def method_feature_inputs(split):
+    return lambda wildcards: [p for paths in method_features(split)(wildcards).values() for p in paths]

@@ -4,12 +4,14 @@
 rule train:
     """Fit a method (GPU when present); checkpoint and per-epoch loss CSV."""
     input:
-        train_stores,
+        frames=train_stores,
+        features=method_feature_inputs("train"),
     output:
         model="work/{dataset}/models/{method}/model.pt",
         losses="work/{dataset}/models/{method}/train_log.csv",
     params:
         method=lambda wildcards: METHODS[wildcards.method],
+        features=method_features("train"),
         device=config["device"],
     threads: method_resource("threads", 2)
     resources:
@@ -31,9 +33,11 @@ rule score:
     input:
         model="work/{dataset}/models/{method}/model.pt",
         stores=test_stores,
+        features=method_feature_inputs("test"),
     output:
         directory("work/{dataset}/scores/{method}.zarr"),
     params:
+        features=method_features("test"),
         device=config["device"],
     threads: method_resource("threads", 2)
     resources:

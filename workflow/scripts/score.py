@@ -7,4 +7,11 @@ from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
-    score(sm.input.model, list(sm.input.stores), sm.output[0], device=sm.params.device, threads=sm.threads)
+    score(
+        sm.input.model,
+        list(sm.input.stores),
+        sm.output[0],
+        features=sm.params.features,
+        device=sm.params.device,
+        threads=sm.threads,
+    )

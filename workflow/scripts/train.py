@@ -7,4 +7,12 @@ from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
-    train(sm.params.method, list(sm.input), sm.output.model, sm.output.losses, device=sm.params.device, threads=sm.threads)
+    train(
+        sm.params.method,
+        list(sm.input.frames),
+        sm.output.model,
+        sm.output.losses,
+        features=sm.params.features,
+        device=sm.params.device,
+        threads=sm.threads,
+    )

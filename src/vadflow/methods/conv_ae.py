@@ -26,10 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from vadflow.data.store import FrameStore
 from vadflow.errors import ConfigError
 from vadflow.methods import register
-from vadflow.methods.base import InputSpec, Method, VideoScores
+from vadflow.methods.base import InputSpec, Method, VideoInput, VideoScores
 from vadflow.methods.inputs import load_video
 from vadflow.methods.training import EpochLogger, progress
 
@@ -123,9 +122,9 @@ class ConvAE(Method):
         """uint8 (B, L, h, w) -> float cuboids in [0, 1] minus the mean frame."""
         return frames_u8.to(self.device, non_blocking=True).float().div_(255.0) - self.mean_frame
 
-    def fit(self, train_stores: Sequence[FrameStore], logger: EpochLogger) -> None:
+    def fit(self, train_videos: Sequence[VideoInput], logger: EpochLogger) -> None:
         p, L = self.params, self.input.clip_length
-        videos = [torch.from_numpy(load_video(s, self.input)[:, 0]) for s in train_stores]  # (T, h, w) uint8
+        videos = [torch.from_numpy(load_video(v.frames, self.input)[:, 0]) for v in train_videos]  # (T, h, w) uint8
         h, w = videos[0].shape[-2:]
         self.mean_frame = (sum(v.double().sum(0) for v in videos) / sum(len(v) for v in videos) / 255.0).float()
         self.mean_frame = self.mean_frame[None].to(self.device)
@@ -166,9 +165,9 @@ class ConvAE(Method):
         self.mean_frame = state["mean_frame"].to(self.device)
 
     @torch.inference_mode()
-    def score_video(self, store: FrameStore) -> VideoScores:
+    def score_video(self, test_video: VideoInput) -> VideoScores:
         L = self.input.clip_length
-        video = torch.from_numpy(load_video(store, self.input)[:, 0])
+        video = torch.from_numpy(load_video(test_video.frames, self.input)[:, 0])
         T = len(video)
         if T < L:  # too short for one cuboid: repeat the last frame (and say so in the log)
             video = torch.cat([video, video[-1:].expand(L - T, -1, -1)])

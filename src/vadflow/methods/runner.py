@@ -19,7 +19,7 @@ from vadflow.atomic import atomic_path
 from vadflow.config import plain_method
 from vadflow.data.store import FrameStore
 from vadflow.methods import get_method_class
-from vadflow.methods.base import InputSpec, Method
+from vadflow.methods.base import InputSpec, Method, VideoInput
 from vadflow.methods.training import (
     EpochLogger,
     load_checkpoint,
@@ -37,8 +37,21 @@ def _build(resolved: dict[str, Any], device: str) -> Method:
         params = cls.params_from_dict(params)
     inp = resolved["input"]
     if isinstance(inp, dict):
-        inp = InputSpec(**inp)
+        inp = InputSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in inp.items()})
     return cls(params, inp, device=device, seed=resolved.get("seed", 0))
+
+
+def open_videos(
+    frame_stores: Sequence[str | Path], feature_stores: dict[str, Sequence[str | Path]] | None = None
+) -> list[VideoInput]:
+    """VideoInputs from frame stores and, per feature key, the feature stores in the same video order."""
+    feature_stores = feature_stores or {}
+    for key, paths in feature_stores.items():
+        if len(paths) != len(frame_stores):
+            raise ValueError(f"{len(paths)} stores of feature {key!r} for {len(frame_stores)} videos")
+    return [
+        VideoInput.open(f, {k: paths[i] for k, paths in feature_stores.items()}) for i, f in enumerate(frame_stores)
+    ]
 
 
 def train(
@@ -47,20 +60,24 @@ def train(
     model_out: str | Path,
     log_csv: str | Path | None = None,
     *,
+    features: dict[str, Sequence[str | Path]] | None = None,
     device: str = "auto",
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """Fit the method; write the checkpoint atomically and one CSV row of loss per epoch."""
+    """Fit the method; write the checkpoint atomically and one CSV row of loss per epoch.
+
+    ``features`` maps each feature key of the method's input to the training videos'
+    feature stores, in the order of ``train_stores``."""
     set_threads(threads)
     seed_everything(resolved.get("seed", 0))
     dev = pick_device(device)
     method = _build(resolved, dev)
-    stores = [FrameStore(p) for p in train_stores]
-    print(f"training {resolved['name']} ({resolved['method']}) on {len(stores)} videos, device {dev}", file=sys.stderr)
+    videos = open_videos(train_stores, features)
+    print(f"training {resolved['name']} ({resolved['method']}) on {len(videos)} videos, device {dev}", file=sys.stderr)
     logger = EpochLogger(log_csv)
     t0 = time.perf_counter()
     try:
-        method.fit(stores, logger)
+        method.fit(videos, logger)
     finally:
         logger.close()
     info = {
@@ -80,10 +97,11 @@ def score(
     test_stores: Sequence[str | Path],
     out: str | Path,
     *,
+    features: dict[str, Sequence[str | Path]] | None = None,
     device: str = "auto",
     threads: int | None = None,
 ) -> None:
-    """Score every test store; write a scores store (one array per video, maps where the method has them)."""
+    """Score every test video; write a scores store (one array per video, maps where the method has them)."""
     set_threads(threads)
     ckpt = load_checkpoint(model_path)
     resolved = ckpt["config"]
@@ -95,9 +113,9 @@ def score(
     with atomic_path(out) as tmp:
         root = zarr.open_group(str(tmp), mode="w", zarr_format=3)
         scores_g, maps_g = root.create_group("scores"), root.create_group("maps")
-        for path in test_stores:
-            store = FrameStore(path)
-            result = method.score_video(store)
+        for video in open_videos(test_stores, features):
+            store = video.frames
+            result = method.score_video(video)
             if result.scores.shape != (store.n_frames,):
                 raise RuntimeError(f"{resolved['method']} returned {result.scores.shape} scores for {store.n_frames} frames")
             scores_g.create_array(store.name, data=np.asarray(result.scores, np.float64))

@@ -1,0 +1,61 @@
+"""Methods on pretrained features (nearest subspace, OC-SVM, LSTM-AE) through the runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import moving_square
+from vadflow.config import resolve_method
+from vadflow.data.decode import DecodeSpec, decode_video
+from vadflow.data.encode import write_mp4
+from vadflow.errors import ConfigError
+from vadflow.features.extract import extract_features
+from vadflow.features.spec import FeatureSpec
+from vadflow.methods.runner import read_scores, score, train
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    """Two training videos and one test video with a bright block in its second half, with features."""
+    d = tmp_path_factory.mktemp("fm")
+    spec = FeatureSpec(kind="frame", input_size=64, pooling="spp", batch_size=16)
+    frames, feats = [], []
+    for name, seed in (("a", 0), ("b", 1), ("test", 9)):
+        v = moving_square(24, seed=seed)
+        labels = None
+        if name == "test":
+            v[12:, 4:30, 4:30] = 255
+            labels = np.r_[np.zeros(12), np.ones(12)]
+        write_mp4(v, d / f"{name}.mp4", fps=10)
+        decode_video(d / f"{name}.mp4", d / f"{name}.zarr", DecodeSpec(color="rgb"), labels=labels)
+        extract_features(spec, "spp", d / f"{name}.zarr", d / f"{name}.spp.zarr", device="cpu")
+        frames.append(d / f"{name}.zarr")
+        feats.append(d / f"{name}.spp.zarr")
+    return d, frames, feats
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [("nearest_subspace", {"n_atoms": 8}), ("ocsvm", {}), ("lstm_ae", {"hidden": 8, "seq_len": 4, "epochs": 2})],
+)
+def test_feature_method_scores_every_frame(videos, method, params):
+    d, frames, feats = videos
+    cfg = {"features": {"spp": {"kind": "frame"}},
+           "methods": {method: {"method": method, "input": {"features": ["spp"]}, "params": params}}}
+    resolved = resolve_method(cfg, method)
+    train(resolved, frames[:2], d / f"{method}.pt", d / f"{method}.csv", features={"spp": feats[:2]}, device="cpu")
+    score(d / f"{method}.pt", frames[2:], d / f"{method}.zarr", features={"spp": feats[2:]}, device="cpu")
+    attrs, s, maps = read_scores(d / f"{method}.zarr")
+    assert s["test"].shape == (24,) and np.isfinite(s["test"]).all() and maps == {}
+    assert attrs["method"] == method and attrs["supervision"] == "U"
+    assert s["test"][14:].mean() > s["test"][:10].mean()  # the block is unlike anything in training
+
+
+def test_feature_method_needs_features(videos):
+    d, frames, _ = videos
+    cfg = {"methods": {"ns": {"method": "nearest_subspace"}}}
+    with pytest.raises(ConfigError, match="works on features"):
+        train(resolve_method(cfg, "ns"), frames[:2], d / "x.pt", None, device="cpu")
