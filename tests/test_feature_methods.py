@@ -39,7 +39,13 @@ def videos(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "method, params",
-    [("nearest_subspace", {"n_atoms": 8}), ("ocsvm", {}), ("lstm_ae", {"hidden": 8, "seq_len": 4, "epochs": 2})],
+    [
+        ("nearest_subspace", {"n_atoms": 8}),
+        ("ocsvm", {}),
+        ("lstm_ae", {"hidden": 8, "seq_len": 4, "epochs": 2}),
+        ("tsc", {"n_atoms": 16, "K": 10, "dictionary_iterations": 3, "seq_len": 6}),
+        ("srnn_ae", {"n_atoms": 16, "iterations": 30, "lr": 0.001, "seq_len": 6, "log_every": 10}),
+    ],
 )
 def test_feature_method_scores_every_frame(videos, method, params):
     d, frames, feats = videos

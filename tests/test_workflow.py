@@ -67,7 +67,8 @@ def test_outputs(tiny_run: Path):
     rows = list(csv.reader(open(tiny_run / "reports" / "table3.csv")))
     assert rows[0] == ["method", "supervision", "walkway", "digits_appearance"]
     assert [r[:2] for r in rows[1:]] == [
-        ["Conv-AE [Hasan et al. 2016]", "U"], ["Nearest subspace", "U"], ["OC-SVM", "U"], ["LSTM-AE", "U"]
+        ["Conv-AE [Hasan et al. 2016]", "U"], ["Nearest subspace", "U"], ["OC-SVM", "U"], ["LSTM-AE", "U"],
+        ["TSC [Luo et al.]", "U"], ["sRNN-AE [Luo et al.]", "U"],
     ]
     assert all(0 <= float(x) <= 100 for r in rows[1:] for x in r[2:])
     md = (tiny_run / "reports" / "table3.md").read_text()
@@ -102,7 +103,7 @@ def test_decode_change_reruns_that_dataset(tiny_run: Path):
     proc = snakemake(tiny_run, "reports/table3.csv", dry_run=True, config=("datasets={walkway: {decode: {chunk_frames: 4}}}",))
     jobs = planned_jobs(proc)
     assert jobs["decode"] == 4  # the walkway's 2 train + 2 test videos only
-    assert jobs["train"] == 4 and "synthesize" not in jobs  # every method on the walkway, nothing else
+    assert jobs["train"] == 6 and "synthesize" not in jobs  # every method on the walkway, nothing else
 
 
 def test_unknown_config_key_is_reported(tmp_path: Path):
