@@ -60,19 +60,33 @@ class TSCParams:
     l2_normalise: bool = True
 
 
+class CellSequenceMethod(FeatureMethod):
+    """A method on per-cell feature sequences (P, T, C) of each video."""
+
+    uses_gpu = True
+    default_resources = {"mem_mb": 16000, "runtime": 360, "threads": 2, "gpu": 1}
+
+    def sequences(self, video: VideoInput) -> np.ndarray:
+        return cell_sequences(patch_rows(video, self.input.features), self.params.l2_normalise)
+
+    def training_sequences(self, videos: Sequence[VideoInput]) -> list[np.ndarray]:
+        return [s for v in videos for s in self.sequences(v)]
+
+    def device_sequences(self, video: VideoInput) -> torch.Tensor:
+        return torch.from_numpy(self.sequences(video)).to(self.device)
+
+
 @register
-class TSC(FeatureMethod):
+class TSC(CellSequenceMethod):
     """Temporally-coherent sparse coding: dictionary by projected gradient, codes by SISTA (K = 30)."""
 
     name = "tsc"
     label = "TSC [Luo et al.]"
-    uses_gpu = True
     Params = TSCParams
-    default_resources = {"mem_mb": 16000, "runtime": 360, "threads": 2, "gpu": 1}
 
     def fit(self, videos: Sequence[VideoInput], logger: EpochLogger) -> None:
         p = self.params
-        seqs = [s for v in videos for s in cell_sequences(patch_rows(v, self.input.features), p.l2_normalise)]
+        seqs = self.training_sequences(videos)
         A, history = fit_tsc(
             clips(seqs, p.seq_len), p.n_atoms, p.lam1, p.lam2, p.K, p.dictionary_iterations,
             seed=self.seed, return_history=True,
@@ -83,7 +97,7 @@ class TSC(FeatureMethod):
 
     def score_video(self, video: VideoInput) -> VideoScores:
         p = self.params
-        x = torch.from_numpy(cell_sequences(patch_rows(video, self.input.features), p.l2_normalise)).to(self.device)
+        x = self.device_sequences(video)
         with torch.inference_mode():
             codes = sista_codes(x, self.A, p.lam1, p.lam2, K=p.K)
             errors = tsc_reconstruction_error(x, self.A, codes)  # (P, T)
@@ -113,18 +127,16 @@ class SRNNParams:
 
 
 @register
-class SRNNAEMethod(FeatureMethod):
+class SRNNAEMethod(CellSequenceMethod):
     """The stacked RNN auto-encoder (K = 3 unfolded SISTA layers), RMSProp on reconstruction + beta||theta||^2."""
 
     name = "srnn_ae"
     label = "sRNN-AE [Luo et al.]"
-    uses_gpu = True
     Params = SRNNParams
-    default_resources = {"mem_mb": 16000, "runtime": 360, "threads": 2, "gpu": 1}
 
     def fit(self, videos: Sequence[VideoInput], logger: EpochLogger) -> None:
         p = self.params
-        seqs = [s for v in videos for s in cell_sequences(patch_rows(v, self.input.features), p.l2_normalise)]
+        seqs = self.training_sequences(videos)
         pool = np.concatenate(seqs)
         n_atoms = min(p.n_atoms, len(pool))
         init = pool[np.random.default_rng(self.seed).choice(len(pool), n_atoms, replace=False)].T  # (D, n_atoms)
@@ -142,8 +154,7 @@ class SRNNAEMethod(FeatureMethod):
         train_srnn(self.net, batches, p.iterations, p.lr, beta=p.beta, callback=log)
 
     def score_video(self, video: VideoInput) -> VideoScores:
-        p = self.params
-        x = torch.from_numpy(cell_sequences(patch_rows(video, self.input.features), p.l2_normalise)).to(self.device)
+        x = self.device_sequences(video)
         self.net.eval()
         with torch.inference_mode():
             errors = self.net.frame_errors(x)  # (P, T)
