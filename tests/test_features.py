@@ -119,3 +119,16 @@ def test_unknown_backbone_and_missing_weights(frame_store: Path, tmp_path: Path)
         extract_features(_spec(backbone="resnet50", weights=str(tmp_path / "missing.pth")), "x", frame_store,
                          tmp_path / "x.zarr", device="cpu")
     assert not (tmp_path / "x.zarr").exists()
+
+
+def test_raw_intensity_features(frame_store: Path, tmp_path: Path):
+    """sRNN-AE sec. 4.2: the frame's intensities as one vector (l2-normalised later by the method)."""
+    extract_features(_spec(kind="raw"), "r", frame_store, tmp_path / "r.zarr")
+    fs = FeatureStore(tmp_path / "r.zarr")
+    assert fs.features.shape == (40, 64 * 96 * 3)
+    from vadflow.data.store import FrameStore
+
+    first = FrameStore(frame_store).read(0, 1).reshape(-1) / 255.0
+    assert np.allclose(fs.read(0, 1)[0].astype(np.float32), first, atol=1e-3)
+    extract_features(_spec(kind="raw", raw_size=32), "r2", frame_store, tmp_path / "r2.zarr")
+    assert FeatureStore(tmp_path / "r2.zarr").features.shape == (40, 32 * 48 * 3)

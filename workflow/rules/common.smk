@@ -138,7 +138,7 @@ def feature_params(feature):
 
 
 def feature_gpu(feature):
-    return 0 if feature_spec(config, checked_feature_key(feature)).kind in ("flow", "temporal_max") else 1
+    return 0 if feature_spec(config, checked_feature_key(feature)).kind in ("flow", "temporal_max", "raw") else 1
 
 
 def feature_source(wildcards):

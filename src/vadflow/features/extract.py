@@ -149,9 +149,6 @@ def _extract_temporal_max(source: FeatureStore, spec: FeatureSpec, out: Path, de
 
 
 def _extract_flow(store: FrameStore, spec: FeatureSpec, out: Path, desc: str) -> dict[str, Any]:
-    import torch
-    import torch.nn.functional as F
-
     from vadflow.features.flow import FlowParams, iter_optical_flow
 
     params = FlowParams(method=spec.flow_method)
@@ -159,15 +156,37 @@ def _extract_flow(store: FrameStore, spec: FeatureSpec, out: Path, desc: str) ->
     writer = None
     for flow in progress(iter_optical_flow(_frame_chunks(store, chunk), params), desc, total=-(-store.n_frames // chunk)):
         if spec.flow_size and spec.flow_size != flow.shape[1]:
-            h = spec.flow_size
-            w = round(flow.shape[2] * h / flow.shape[1])
-            t = torch.from_numpy(np.ascontiguousarray(flow)).permute(0, 3, 1, 2)
-            scale = torch.tensor([w / flow.shape[2], h / flow.shape[1]]).view(1, 2, 1, 1)  # flow in new pixels
-            flow = (F.interpolate(t, size=(h, w), mode="area") * scale).permute(0, 2, 3, 1).numpy()
+            resized = _resize_height(flow, spec.flow_size)
+            scale = np.array([resized.shape[2] / flow.shape[2], resized.shape[1] / flow.shape[1]], np.float32)
+            flow = resized * scale  # displacements in the new pixels
         if writer is None:
             writer = FeatureStoreWriter(out, flow.shape[1:], spec.dtype, chunk, expected=store.n_frames)
         writer.append(flow, desc)
     writer.finish(np.arange(store.n_frames), None, {"flow": {"method": params.method, "size": spec.flow_size}})
+    return {}
+
+
+def _resize_height(frames: np.ndarray, height: int | None, mode: str = "area") -> np.ndarray:
+    """(T, H, W, C) float -> (T, height, W * height / H, C); unchanged when height is None or equal."""
+    import torch
+    import torch.nn.functional as F
+
+    if not height or height == frames.shape[1]:
+        return frames
+    width = round(frames.shape[2] * height / frames.shape[1])
+    t = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2)
+    return F.interpolate(t, size=(height, width), mode=mode).permute(0, 2, 3, 1).numpy()
+
+
+def _extract_raw(store: FrameStore, spec: FeatureSpec, out: Path, desc: str) -> dict[str, Any]:
+    chunk = max(spec.batch_size, 64)
+    writer = None
+    for frames in progress(_frame_chunks(store, chunk), desc, total=-(-store.n_frames // chunk)):
+        rows = _resize_height(frames.astype(np.float32) / 255.0, spec.raw_size).reshape(len(frames), -1)
+        if writer is None:
+            writer = FeatureStoreWriter(out, rows.shape[1:], spec.dtype, chunk, expected=store.n_frames)
+        writer.append(rows, desc)
+    writer.finish(np.arange(store.n_frames), None, {"raw": {"size": spec.raw_size}})
     return {}
 
 
@@ -241,6 +260,8 @@ def extract_features(
                 info = _extract_dynamic_images(store, spec, dev, tmp, desc)
             elif spec.kind == "flow":
                 info = _extract_flow(store, spec, tmp, desc)
+            elif spec.kind == "raw":
+                info = _extract_raw(store, spec, tmp, desc)
             else:
                 info = _extract_i3d(store, spec, dev, tmp, desc)
         seconds = time.perf_counter() - t0

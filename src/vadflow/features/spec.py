@@ -11,6 +11,7 @@ Kinds:
   temporal_max   sRNN-AE's temporal stream: element-wise max of a frame spec over consecutive frames
   flow           dense optical flow between consecutive frames (OpenCV)
   i3d            I3D clip features (RGB frames, or a flow spec for the flow stream)
+  raw            the frame's pixel intensities in [0, 1] as one vector (sRNN-AE on moving digits, sec. 4.2)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from vadflow.errors import ConfigError
 from vadflow.params import params_from_dict
 
-KINDS = ("frame", "dynamic_image", "temporal_max", "flow", "i3d")
+KINDS = ("frame", "dynamic_image", "temporal_max", "flow", "i3d", "raw")
 POOLINGS = ("spp", "global", "none")
 
 #: the fields each kind depends on (the rest are ignored, and do not change its path)
@@ -34,6 +35,7 @@ RELEVANT = {
     "temporal_max": ("source", "window", "interval", "dtype"),
     "flow": ("flow_method", "flow_size", "dtype"),
     "i3d": ("stream", "source", "weights", "input_size", "window", "stride", "dtype"),
+    "raw": ("raw_size", "dtype"),
 }
 DEFAULT_WINDOW = {"dynamic_image": 20, "temporal_max": 4, "i3d": 16}
 DEFAULT_STRIDE = {"dynamic_image": 10, "i3d": 16}
@@ -55,6 +57,7 @@ class FeatureSpec:
     stream: str = "rgb"  # i3d: rgb or flow
     flow_method: str = "farneback"
     flow_size: int | None = None  # flow: compute at this height (keeping aspect), None = the store's size
+    raw_size: int | None = None  # raw: resize to this height (keeping aspect), None = the store's size
     dtype: str = "float16"
     batch_size: int = 32  # frames per forward pass (no effect on the values, so not part of the name)
 
