@@ -117,3 +117,15 @@ def test_method_features_must_be_configured(cfg):
         check_config(cfg)
     cfg["methods"]["conv_ae"]["input"]["features"] = ["effnet_spp"]
     check_config(cfg)
+
+
+def test_paper_figures_must_name_table_cells(cfg):
+    cfg["reports"]["srnn_table1"]["paper"]["srnn_ae_raw"]["walkway"] = 50.0
+    with pytest.raises(ConfigError, match="reports.srnn_table1.paper names"):
+        check_config(cfg)
+
+
+def test_paper_table_needs_output(cfg):
+    del cfg["reports"]["srnn_table1"]["output"]
+    with pytest.raises(ConfigError, match="output"):
+        check_config(cfg)

@@ -87,6 +87,18 @@ def test_outputs(tiny_run: Path):
     assert (tiny_run / "logs" / "benchmarks" / "train" / "walkway" / "conv_ae.tsv").exists()
 
 
+def test_paper_table_target(tiny_run: Path):
+    """A paper's table is its own target: ours beside the published figure, and what each row ran on."""
+    snakemake(tiny_run, "reports/srnn/table1.csv")
+    rows = list(csv.reader(open(tiny_run / "reports" / "srnn" / "table1.csv")))
+    assert rows[0] == ["method", "supervision", "dataset", "computed_on", "auc", "paper"]
+    by_method = {r[0]: r for r in rows[1:]}
+    assert by_method["sRNN-AE [Luo et al.]"][2:4] == ["digits_appearance", "synthetic moving_digits (appearance)"]
+    assert by_method["sRNN-AE [Luo et al.]"][5] == "90.11" and by_method["TSC [Luo et al.]"][5] == ""
+    assert 0 <= float(by_method["TSC [Luo et al.]"][4]) <= 100
+    assert "Table 1" in (tiny_run / "reports" / "srnn" / "table1.md").read_text()
+
+
 def test_second_run_is_a_no_op(tiny_run: Path):
     proc = snakemake(tiny_run, "reports/table3.csv", dry_run=True)
     assert planned_jobs(proc) == {}

@@ -177,6 +177,10 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
 
     check_features(cfg)
     for table, spec in cfg.get("reports", {}).items():
+        for m, cells in spec.get("paper", {}).items():
+            unknown = [d for d in cells if d not in spec["datasets"]] + ([m] if m not in spec["methods"] else [])
+            if unknown:
+                raise ConfigError(f"reports.{table}.paper names {unknown}, not in the table", "fix the paper figures")
         for ds in spec.get("datasets", []):
             if ds not in cfg["datasets"]:
                 raise ConfigError(f"reports.{table}.datasets names {ds!r}, which is not configured", "add it under datasets")

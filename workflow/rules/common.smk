@@ -103,13 +103,10 @@ def table_results(table):
 
 
 def figure_methods(dataset):
-    """Methods shown in a dataset's figures: those of every table that has the dataset."""
-    shown = []
-    for table in config.get("reports", {}):
-        datasets, methods = table_spec(config, table)
-        if dataset in datasets:
-            shown += [m for m in methods if m not in shown]
-    return shown
+    """Methods shown in a dataset's figures: table3's (paper tables are built from results alone,
+    so asking for one never trains the methods of another)."""
+    datasets, methods = table_spec(config, "table3")
+    return methods if dataset in datasets else []
 
 
 def table_figures(table):

@@ -67,3 +67,34 @@ rule table3:
         ENV
     script:
         "../scripts/table3.py"
+
+
+for _table, _spec in config.get("reports", {}).items():
+    if _table == "table3":
+        continue
+
+    rule:
+        """A paper's table (e.g. reports/srnn/table1.csv): ours beside the published figures."""
+        name:
+            f"report_{_table}"
+        input:
+            results=table_results(_table),
+        output:
+            csv=_spec["output"],
+            md=_spec["output"].removesuffix(".csv") + ".md",
+        params:
+            spec={**_spec, "datasets": table_spec(config, _table)[0]},
+            datasets=config["datasets"],
+            convention=config["evaluation"]["convention"],
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        log:
+            f"logs/reports/{_table}.log",
+        benchmark:
+            f"logs/benchmarks/reports/{_table}.tsv"
+        conda:
+            ENV
+        script:
+            "../scripts/paper_table.py"

@@ -10,7 +10,12 @@ from vadflow.methods.base import InputSpec, Method, VideoScores
 _REGISTRY: dict[str, type[Method]] = {}
 
 #: modules that register methods when imported (imported lazily: they pull in torch)
-_METHOD_MODULES = ("vadflow.methods.conv_ae", "vadflow.methods.feature_methods", "vadflow.methods.srnn")
+_METHOD_MODULES = (
+    "vadflow.methods.conv_ae",
+    "vadflow.methods.convlstm_ae",
+    "vadflow.methods.feature_methods",
+    "vadflow.methods.srnn",
+)
 
 
 def register(cls: type[Method]) -> type[Method]:

@@ -81,3 +81,47 @@ def write_table3(
     for d, text in (dataset_notes or {}).items():
         notes.append(f"{d}: {text}")
     write_table(header, rows, csv_path, md_path, title="Frame-level AUC (%)", notes=[f"- {n}" for n in notes])
+
+
+def computed_on(dataset_cfg: dict[str, Any], name: str) -> str:
+    """What a row was computed on: the synthetic generator or the real dataset's adapter."""
+    if dataset_cfg.get("description"):
+        return dataset_cfg["description"]
+    if dataset_cfg["adapter"] == "synthetic":
+        variant = dataset_cfg.get("params", {}).get("variant")
+        return f"synthetic {dataset_cfg['generator']}" + (f" ({variant})" if variant else "")
+    return f"real: {name} ({dataset_cfg['adapter']} adapter)"
+
+
+def write_paper_table(
+    result_paths: Sequence[str | Path],
+    spec: dict[str, Any],
+    datasets_cfg: dict[str, Any],
+    convention: str,
+    csv_path: str | Path,
+    md_path: str | Path,
+) -> None:
+    """A paper's table in long form: one row per (method, dataset), ours beside the published figure."""
+    by_key = {(r["dataset"], r["method"]): r for r in load_results(result_paths)}
+    paper = spec.get("paper", {})
+    header = ["method", "supervision", "dataset", "computed_on", "auc", "paper"]
+    rows = []
+    for m in spec["methods"]:
+        for d in spec["datasets"]:
+            r = by_key.get((d, m))
+            published = paper.get(m, {}).get(d)
+            rows.append([
+                r["label"] if r else m,
+                r["supervision"] if r else "",
+                d,
+                computed_on(datasets_cfg[d], d),
+                _pct(r["frame_auc"][convention]) if r else "",
+                "" if published is None else f"{published:.2f}",
+            ])
+    notes = [
+        f"- auc: {CONVENTIONS[convention]}, in %; paper: the figure the paper publishes for that cell "
+        "(empty where it publishes none).",
+        "- computed_on says which data each row ran on: on the embedded default, synthetic stand-ins;"
+        " configure the real datasets to get the real rows.",
+    ]
+    write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes)

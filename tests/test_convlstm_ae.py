@@ -1,0 +1,87 @@
+"""ConvLSTM-AE: shapes for odd sizes, training lowers the loss, scores/maps, flags the unusual, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import moving_square
+from vadflow.data.decode import DecodeSpec, decode_video
+from vadflow.data.encode import write_mp4
+from vadflow.errors import ConfigError
+from vadflow.methods import get_method_class
+from vadflow.methods.convlstm_ae import ConvLSTMAENet, ConvLSTMAEParams
+from vadflow.methods.runner import read_scores, score, train
+
+TINY = {"channels": [8, 8, 8], "kernels": [5, 3, 3], "strides": [2, 2, 2], "lstm_channels": [8], "batch_size": 8}
+
+
+@pytest.mark.parametrize("hw", [(48, 64), (33, 47), (17, 29), (225, 225)])
+def test_reconstruction_has_input_shape_for_any_size(hw):
+    net = ConvLSTMAENet(ConvLSTMAEParams(channels=(4, 4, 4), lstm_channels=(4, 4)))
+    x = torch.zeros(2, 3, *hw)
+    assert net(x).shape == x.shape
+
+
+def test_paper_defaults_and_registration():
+    p = ConvLSTMAEParams()
+    assert p.channels[0] == 128 and p.kernels[0] == 5 and p.strides[0] == 2 and p.lstm_kernel == 3
+    cls = get_method_class("convlstm_ae")
+    assert cls.label == "ConvLSTM-AE [Luo et al. 2017]" and cls.supervision == "U" and cls.uses_gpu
+    assert cls.default_input.clip_length == 10 and cls.default_resources["gpu"] == 1
+    with pytest.raises(ConfigError):
+        ConvLSTMAEParams(channels=(8, 8), kernels=(5, 3, 3))
+
+
+def _method(epochs=8, **kw):
+    return {
+        "name": "convlstm_ae",
+        "method": "convlstm_ae",
+        "label": "ConvLSTM-AE",
+        "supervision": "U",
+        "seed": 0,
+        "input": {"height": None, "width": None, "color": "gray", "clip_length": 4},
+        "params": {**TINY, "epochs": epochs, "lr": 0.003, **kw},
+    }
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clae")
+    paths = []
+    for i in range(2):
+        write_mp4(moving_square(24, seed=i), d / f"train{i}.mp4", fps=10)
+        decode_video(d / f"train{i}.mp4", d / f"train{i}.zarr", DecodeSpec(color="gray"))
+        paths.append(d / f"train{i}.zarr")
+    test = moving_square(24, seed=9)
+    test[12:, 4:20, 4:20] = 255  # a large white block appears half-way: anomalous
+    write_mp4(test, d / "test.mp4", fps=10)
+    decode_video(d / "test.mp4", d / "test.zarr", DecodeSpec(color="gray"), labels=np.r_[np.zeros(12), np.ones(12)])
+    write_mp4(moving_square(3, seed=5), d / "short.mp4", fps=10)  # shorter than one clip
+    decode_video(d / "short.mp4", d / "short.zarr", DecodeSpec(color="gray"))
+    return d, paths, d / "test.zarr", d / "short.zarr"
+
+
+def test_train_lowers_loss_and_flags_the_block(stores):
+    d, train_paths, test_path, short_path = stores
+    info = train(_method(), train_paths, d / "m.pt", d / "losses.csv", device="cpu", threads=1)
+    rows = (d / "losses.csv").read_text().splitlines()
+    losses = [float(r.split(",")[1]) for r in rows[1:]]
+    assert len(losses) == 8 and losses[-1] < 0.5 * losses[0]
+    assert info["device"] == "cpu"
+    score(d / "m.pt", [test_path, short_path], d / "s.zarr", device="cpu", threads=1)
+    attrs, s, maps = read_scores(d / "s.zarr")
+    assert s["test"].shape == (24,) and maps["test"].shape == (24, 48, 64)
+    assert s["short"].shape == (3,) and maps["short"].shape == (3, 48, 64)
+    assert np.isfinite(s["test"]).all() and np.allclose(s["test"], maps["test"].sum(axis=(1, 2)), rtol=1e-2)
+    assert s["test"][14:].mean() > 2 * s["test"][:10].mean()  # the block is badly reconstructed
+    assert attrs["method"] == "convlstm_ae" and attrs["supervision"] == "U"
+
+
+def test_deterministic_on_cpu(stores):
+    d, train_paths, test_path, _ = stores
+    for run in ("a", "b"):
+        train(_method(epochs=2), train_paths, d / f"{run}.pt", None, device="cpu", threads=1)
+        score(d / f"{run}.pt", [test_path], d / f"{run}.zarr", device="cpu", threads=1)
+    assert np.array_equal(read_scores(d / "a.zarr")[1]["test"], read_scores(d / "b.zarr")[1]["test"])
