@@ -96,6 +96,8 @@ def test_paper_table_target(tiny_run: Path):
     assert by_method["sRNN-AE [Luo et al.]"][2:4] == ["digits_appearance", "synthetic moving_digits (appearance)"]
     assert by_method["sRNN-AE [Luo et al.]"][5] == "90.11" and by_method["TSC [Luo et al.]"][5] == ""
     assert 0 <= float(by_method["TSC [Luo et al.]"][4]) <= 100
+    fused = by_method["sRNN-AE [Luo et al.] + sRNN-AE [Luo et al.] (srnn_ae_tmax) (late fusion)"]
+    assert 0 <= float(fused[4]) <= 100
     assert "Table 1" in (tiny_run / "reports" / "srnn" / "table1.md").read_text()
 
 

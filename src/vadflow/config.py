@@ -115,6 +115,10 @@ def resolve_method(cfg: dict[str, Any], name: str) -> dict[str, Any]:
     methods = cfg.get("methods", {})
     if name not in methods:
         raise ConfigError(f"method {name!r} is not configured", f"configured methods: {', '.join(methods)}")
+    if "fusion" in methods[name]:
+        from vadflow.methods.fusion import resolve_fusion
+
+        return resolve_fusion(cfg, name, methods[name])
     chain, entry = [name], methods[name]
     while "base" in entry:
         base = entry["base"]

@@ -1,5 +1,6 @@
 # Config validation, paths, input functions and wildcard constraints shared by every rule.
 
+import re
 import sys
 from pathlib import Path
 
@@ -31,6 +32,16 @@ for _skipped in available_datasets(config, list(config["datasets"]))[1]:
         file=sys.stderr,
     )
 METHODS = {name: plain_method(resolve_method(config, name)) for name in config["methods"]}
+FUSED = [n for n, m in METHODS.items() if m["method"] == "late_fusion"]
+
+
+def names_regex(names):
+    """A wildcard constraint matching exactly these names (nothing, when there are none)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+TRAINED_RE = names_regex([n for n in METHODS if n not in FUSED])
+FUSED_RE = names_regex(FUSED)
 
 
 wildcard_constraints:

@@ -3,6 +3,8 @@
 
 rule train:
     """Fit a method (GPU when present); checkpoint and per-epoch loss CSV."""
+    wildcard_constraints:
+        method=TRAINED_RE,
     input:
         frames=train_stores,
         features=method_feature_inputs("train"),
@@ -30,6 +32,8 @@ rule train:
 
 rule score:
     """Score every test frame (and pixel, where the method has maps)."""
+    wildcard_constraints:
+        method=TRAINED_RE,
     input:
         model="work/{dataset}/models/{method}/model.pt",
         stores=test_stores,
@@ -52,3 +56,28 @@ rule score:
         ENV
     script:
         "../scripts/score.py"
+
+
+rule fuse_scores:
+    """Late fusion of two trained methods' scores (Luo et al.'s spatial + temporal streams)."""
+    wildcard_constraints:
+        method=FUSED_RE,
+    input:
+        spatial=lambda wildcards: f"work/{wildcards.dataset}/scores/{METHODS[wildcards.method]['params']['spatial']}.zarr",
+        temporal=lambda wildcards: f"work/{wildcards.dataset}/scores/{METHODS[wildcards.method]['params']['temporal']}.zarr",
+    output:
+        directory("work/{dataset}/scores/{method}.zarr"),
+    params:
+        method=lambda wildcards: METHODS[wildcards.method],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        "logs/fuse/{dataset}/{method}.log",
+    benchmark:
+        "logs/benchmarks/fuse/{dataset}/{method}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/fuse_scores.py"

@@ -17,9 +17,8 @@ import zarr
 from vadflow import __version__
 from vadflow.atomic import atomic_path
 from vadflow.config import plain_method
-from vadflow.data.store import FrameStore
 from vadflow.methods import get_method_class
-from vadflow.methods.base import InputSpec, Method, VideoInput
+from vadflow.methods.base import InputSpec, Method, VideoInput, VideoScores
 from vadflow.methods.training import (
     EpochLogger,
     load_checkpoint,
@@ -109,21 +108,36 @@ def score(
     method = _build(resolved, dev)
     method.load_state(ckpt["state"])
     t0 = time.perf_counter()
+    results: dict[str, VideoScores] = {}
     n_frames = 0
+    for video in open_videos(test_stores, features):
+        result = method.score_video(video)
+        if result.scores.shape != (video.n_frames,):
+            raise RuntimeError(f"{resolved['method']} returned {result.scores.shape} scores for {video.n_frames} frames")
+        results[video.name] = result
+        n_frames += video.n_frames
+    seconds = time.perf_counter() - t0
+    write_scores(
+        out,
+        results,
+        resolved,
+        device=dev,
+        score_seconds=seconds,
+        frames_per_second=n_frames / seconds if seconds > 0 else None,
+        train_seconds=ckpt.get("train_seconds"),
+    )
+
+
+def write_scores(out: str | Path, results: dict[str, VideoScores], resolved: dict[str, Any], **extra: Any) -> None:
+    """A scores store: per test video its scores (and maps where there are), the method in the attributes."""
     with atomic_path(out) as tmp:
         root = zarr.open_group(str(tmp), mode="w", zarr_format=3)
         scores_g, maps_g = root.create_group("scores"), root.create_group("maps")
-        for video in open_videos(test_stores, features):
-            store = video.frames
-            result = method.score_video(video)
-            if result.scores.shape != (store.n_frames,):
-                raise RuntimeError(f"{resolved['method']} returned {result.scores.shape} scores for {store.n_frames} frames")
-            scores_g.create_array(store.name, data=np.asarray(result.scores, np.float64))
+        for name, result in results.items():
+            scores_g.create_array(name, data=np.asarray(result.scores, np.float64))
             if result.maps is not None:
                 m = np.asarray(result.maps, np.float16)
-                maps_g.create_array(store.name, data=m, chunks=(min(64, len(m)),) + m.shape[1:])
-            n_frames += store.n_frames
-        seconds = time.perf_counter() - t0
+                maps_g.create_array(name, data=m, chunks=(min(64, len(m)),) + m.shape[1:])
         root.attrs.update(
             {
                 "method": resolved["method"],
@@ -131,12 +145,9 @@ def score(
                 "label": resolved["label"],
                 "supervision": resolved["supervision"],
                 "config": resolved,
-                "videos": [FrameStore(p).name for p in test_stores],
-                "device": dev,
-                "score_seconds": seconds,
-                "frames_per_second": n_frames / seconds if seconds > 0 else None,
-                "train_seconds": ckpt.get("train_seconds"),
+                "videos": list(results),
                 "vadflow_version": __version__,
+                **extra,
             }
         )
 
