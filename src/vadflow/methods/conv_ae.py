@@ -20,7 +20,7 @@ normalisation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -91,6 +91,33 @@ def sliding_windows(n_frames: int, length: int, stride: int = 1, step: int = 1) 
     span = (length - 1) * stride + 1
     starts = np.arange(0, max(n_frames - span + 1, 0), step)
     return starts[:, None] + stride * np.arange(length)[None, :]
+
+
+def windowed_reconstruction_scores(
+    video: torch.Tensor,
+    clip_length: int,
+    reconstruct: Callable[[torch.Tensor], torch.Tensor],
+    prepare: Callable[[torch.Tensor], torch.Tensor],
+    batch_size: int,
+) -> VideoScores:
+    """Scores of a clip auto-encoder: every window of ``clip_length`` frames (stride 1) is
+    reconstructed; a frame's error map is the mean of its squared errors over the windows
+    that contain it, and its score the sum of that map. ``video``: uint8 (T, h, w).
+    A video shorter than one clip is padded by repeating its last frame."""
+    T = len(video)
+    if T < clip_length:
+        video = torch.cat([video, video[-1:].expand(clip_length - T, -1, -1)])
+    windows = sliding_windows(len(video), clip_length)
+    err_sum = torch.zeros((len(video),) + tuple(video.shape[-2:]), dtype=torch.float64)
+    counts = torch.zeros(len(video), dtype=torch.float64)
+    for b in range(0, len(windows), batch_size):
+        win = torch.from_numpy(windows[b : b + batch_size])
+        x = prepare(video[win])
+        err = (reconstruct(x) - x).pow(2).double().cpu()  # (B, L, h, w)
+        err_sum.index_add_(0, win.reshape(-1), err.reshape(-1, *err.shape[-2:]))
+        counts.index_add_(0, win.reshape(-1), torch.ones(win.numel(), dtype=torch.float64))
+    maps = (err_sum / counts[:, None, None])[:T]
+    return VideoScores(scores=maps.sum(dim=(1, 2)).numpy(), maps=maps.float().numpy())
 
 
 @register
@@ -166,22 +193,8 @@ class ConvAE(Method):
 
     @torch.inference_mode()
     def score_video(self, test_video: VideoInput) -> VideoScores:
-        L = self.input.clip_length
-        video = torch.from_numpy(load_video(test_video.frames, self.input)[:, 0])
-        T = len(video)
-        if T < L:  # too short for one cuboid: repeat the last frame (and say so in the log)
-            video = torch.cat([video, video[-1:].expand(L - T, -1, -1)])
-        windows = sliding_windows(len(video), L)
-        err_sum = torch.zeros((len(video),) + tuple(video.shape[-2:]), dtype=torch.float64)
-        counts = torch.zeros(len(video), dtype=torch.float64)
         self.net.eval()
-        bs = self.params.score_batch_size
-        for b in range(0, len(windows), bs):
-            win = torch.from_numpy(windows[b : b + bs])
-            x = self._prepare(video[win])
-            err = (self.net(x) - x).pow(2).double().cpu()  # (B, L, h, w)
-            err_sum.index_add_(0, win.reshape(-1), err.reshape(-1, *err.shape[-2:]))
-            counts.index_add_(0, win.reshape(-1), torch.ones(win.numel(), dtype=torch.float64))
-        maps = (err_sum / counts[:, None, None])[:T]
-        scores = maps.sum(dim=(1, 2))
-        return VideoScores(scores=scores.numpy(), maps=maps.float().numpy())
+        video = torch.from_numpy(load_video(test_video.frames, self.input)[:, 0])
+        return windowed_reconstruction_scores(
+            video, self.input.clip_length, lambda x: self.net(x), self._prepare, self.params.score_batch_size
+        )

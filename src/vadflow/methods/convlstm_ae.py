@@ -34,7 +34,7 @@ from torch import nn
 from vadflow.errors import ConfigError
 from vadflow.methods import register
 from vadflow.methods.base import InputSpec, Method, VideoInput, VideoScores
-from vadflow.methods.conv_ae import sliding_windows
+from vadflow.methods.conv_ae import sliding_windows, windowed_reconstruction_scores
 from vadflow.methods.inputs import load_video
 from vadflow.methods.training import EpochLogger, progress
 
@@ -187,22 +187,8 @@ class ConvLSTMAE(Method):
 
     @torch.inference_mode()
     def score_video(self, test_video: VideoInput) -> VideoScores:
-        L = self.input.clip_length
-        video = torch.from_numpy(load_video(test_video.frames, self.input)[:, 0])
-        T = len(video)
-        if T < L:  # too short for one clip: repeat the last frame
-            video = torch.cat([video, video[-1:].expand(L - T, -1, -1)])
-        windows = sliding_windows(len(video), L)
-        err_sum = torch.zeros((len(video),) + tuple(video.shape[-2:]), dtype=torch.float64)
-        counts = torch.zeros(len(video), dtype=torch.float64)
         self.net.eval()
-        bs = self.params.score_batch_size
-        for b in range(0, len(windows), bs):
-            win = torch.from_numpy(windows[b : b + bs])
-            x = self._prepare(video[win])
-            err = (self.net(x) - x).pow(2).double().cpu()  # (B, L, h, w)
-            err_sum.index_add_(0, win.reshape(-1), err.reshape(-1, *err.shape[-2:]))
-            counts.index_add_(0, win.reshape(-1), torch.ones(win.numel(), dtype=torch.float64))
-        maps = (err_sum / counts[:, None, None])[:T]
-        scores = maps.sum(dim=(1, 2))
-        return VideoScores(scores=scores.numpy(), maps=maps.float().numpy())
+        video = torch.from_numpy(load_video(test_video.frames, self.input)[:, 0])
+        return windowed_reconstruction_scores(
+            video, self.input.clip_length, lambda x: self.net(x), self._prepare, self.params.score_batch_size
+        )
