@@ -59,3 +59,23 @@ def generic_dataset(tmp_path: Path) -> Path:
 def leftovers(folder: Path) -> list[str]:
     """Temporary outputs left behind in ``folder`` (there must be none after a failure)."""
     return [p.name for p in folder.iterdir() if ".tmp-" in p.name]
+
+
+def make_block_stores(d: Path, color: str = "gray") -> tuple[list[Path], Path, Path]:
+    """Frame stores for clip methods: two normal training videos, a test video in which a large white
+    block appears half-way (frames 12.. labelled anomalous), and a 3-frame video shorter than a clip."""
+    from vadflow.data.decode import DecodeSpec, decode_video
+
+    spec = DecodeSpec(color=color)
+    train = []
+    for i in range(2):
+        write_mp4(moving_square(24, seed=i), d / f"train{i}.mp4", fps=10)
+        decode_video(d / f"train{i}.mp4", d / f"train{i}.zarr", spec)
+        train.append(d / f"train{i}.zarr")
+    test = moving_square(24, seed=9)
+    test[12:, 4:20, 4:20] = 255
+    write_mp4(test, d / "test.mp4", fps=10)
+    decode_video(d / "test.mp4", d / "test.zarr", spec, labels=np.r_[np.zeros(12), np.ones(12)])
+    write_mp4(moving_square(3, seed=5), d / "short.mp4", fps=10)
+    decode_video(d / "short.mp4", d / "short.zarr", spec)
+    return train, d / "test.zarr", d / "short.zarr"

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import moving_square
-from vadflow.data.decode import DecodeSpec, decode_video
-from vadflow.data.encode import write_mp4
-from vadflow.methods.conv_ae import ConvAENet, ConvAEParams, sliding_windows
+from conftest import make_block_stores
+from vadflow.methods.clip_autoencoder import sliding_windows
+from vadflow.methods.conv_ae import ConvAENet, ConvAEParams
 from vadflow.methods.runner import read_scores, score, train
 
 TINY = {"channels": [8, 8, 4], "kernels": [5, 3, 3], "first_stride": 2, "first_padding": 2, "batch_size": 8}
@@ -56,17 +55,8 @@ def _method(epochs=6, **kw):
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
     d = tmp_path_factory.mktemp("cae")
-    paths = []
-    for i in range(2):
-        write_mp4(moving_square(24, seed=i), d / f"train{i}.mp4", fps=10)
-        decode_video(d / f"train{i}.mp4", d / f"train{i}.zarr", DecodeSpec(color="gray"))
-        paths.append(d / f"train{i}.zarr")
-    test = moving_square(24, seed=9)
-    test[12:, 4:20, 4:20] = 255  # a large white block appears half-way: anomalous
-    write_mp4(test, d / "test.mp4", fps=10)
-    labels = np.r_[np.zeros(12), np.ones(12)]
-    decode_video(d / "test.mp4", d / "test.zarr", DecodeSpec(color="gray"), labels=labels)
-    return d, paths, d / "test.zarr"
+    train_paths, test_path, short_path = make_block_stores(d)
+    return d, train_paths, test_path
 
 
 def test_train_logs_decreasing_loss_and_scores(stores):

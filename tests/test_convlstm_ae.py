@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import moving_square
-from vadflow.data.decode import DecodeSpec, decode_video
-from vadflow.data.encode import write_mp4
+from conftest import make_block_stores
 from vadflow.errors import ConfigError
 from vadflow.methods import get_method_class
 from vadflow.methods.convlstm_ae import ConvLSTMAENet, ConvLSTMAEParams
@@ -49,18 +47,8 @@ def _method(epochs=8, **kw):
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
     d = tmp_path_factory.mktemp("clae")
-    paths = []
-    for i in range(2):
-        write_mp4(moving_square(24, seed=i), d / f"train{i}.mp4", fps=10)
-        decode_video(d / f"train{i}.mp4", d / f"train{i}.zarr", DecodeSpec(color="gray"))
-        paths.append(d / f"train{i}.zarr")
-    test = moving_square(24, seed=9)
-    test[12:, 4:20, 4:20] = 255  # a large white block appears half-way: anomalous
-    write_mp4(test, d / "test.mp4", fps=10)
-    decode_video(d / "test.mp4", d / "test.zarr", DecodeSpec(color="gray"), labels=np.r_[np.zeros(12), np.ones(12)])
-    write_mp4(moving_square(3, seed=5), d / "short.mp4", fps=10)  # shorter than one clip
-    decode_video(d / "short.mp4", d / "short.zarr", DecodeSpec(color="gray"))
-    return d, paths, d / "test.zarr", d / "short.zarr"
+    train_paths, test_path, short_path = make_block_stores(d)
+    return d, train_paths, test_path, short_path
 
 
 def test_train_lowers_loss_and_flags_the_block(stores):

@@ -306,6 +306,8 @@ def test_evaluate_video_scores_with_maps():
     assert result["pixel_auc"] == {
         "minmax": pytest.approx(pixel_level_auc(maps, masks, normalise=True)),
         "raw": pytest.approx(pixel_level_auc(maps, masks, normalise=False)),
+        "coverage": 0.4,
+        "videos": len(masks),
     }
     assert 0.0 <= result["eer"] <= 1.0
     assert isinstance(result["eer"], float)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import queue
 import re
-import shutil
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
@@ -362,7 +361,3 @@ def decode_mask_folder(folder: str | Path, height: int | None = None, width: int
     finally:
         inp.close()
     return np.concatenate(chunks) if chunks else np.zeros((0, 1, 1), bool)
-
-
-def remove_store(path: str | Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -375,19 +375,28 @@ def evaluate_video_scores(
     labels: Mapping[str, np.ndarray],
     maps: Mapping[str, np.ndarray] | None = None,
     masks: Mapping[str, np.ndarray] | None = None,
+    coverage: float = 0.4,
 ) -> dict:
-    """All benchmark metrics for one method on one test split, JSON-ready."""
+    """All benchmark metrics for one method on one test split, JSON-ready, with the
+    (min-max normalised, micro) ROC curve. Pixel-level AUC is computed on the videos that
+    have both maps and masks, where at least one mask marks an anomaly; else it is None."""
     fpr, tpr, _ = roc_curve_micro(scores, labels, normalise=True)
     raw_fpr, raw_tpr, _ = roc_curve_micro(scores, labels, normalise=False)
     pixel_auc = None
-    if maps is not None and masks:
+    annotated = [v for v in (masks or {}) if maps is not None and v in maps]
+    if annotated and any(np.asarray(masks[v]).any() for v in annotated):
+        with_maps = {v: maps[v] for v in annotated}
+        with_masks = {v: masks[v] for v in annotated}
         pixel_auc = {
-            "minmax": pixel_level_auc(maps, masks, normalise=True),
-            "raw": pixel_level_auc(maps, masks, normalise=False),
+            "minmax": pixel_level_auc(with_maps, with_masks, coverage=coverage, normalise=True),
+            "raw": pixel_level_auc(with_maps, with_masks, coverage=coverage, normalise=False),
+            "coverage": coverage,
+            "videos": len(annotated),
         }
     return {
         "frame_auc": frame_level_auc(scores, labels),
         "eer": equal_error_rate(fpr, tpr),
         "eer_raw": equal_error_rate(raw_fpr, raw_tpr),
         "pixel_auc": pixel_auc,
+        "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
     }

@@ -11,12 +11,7 @@ import numpy as np
 from vadflow.atomic import atomic_path
 from vadflow.data.store import FrameStore
 from vadflow.errors import DataError
-from vadflow.evaluation.metrics import (
-    equal_error_rate,
-    frame_level_auc,
-    pixel_level_auc,
-    roc_curve_micro,
-)
+from vadflow.evaluation.metrics import evaluate_video_scores
 
 CONVENTIONS = {
     "minmax_micro": "frame AUC, per-video min-max normalised scores, all frames concatenated (the papers' convention)",
@@ -58,19 +53,8 @@ def evaluate(
 
     attrs, scores, maps = read_scores(scores_path)
     labels, masks = load_ground_truth(test_stores)
-    frame = frame_level_auc(scores, labels)
-    fpr, tpr, _ = roc_curve_micro(scores, labels, normalise=True)
-    raw_fpr, raw_tpr, _ = roc_curve_micro(scores, labels, normalise=False)
-    pixel = None
-    if maps and masks and any(m.any() for m in masks.values()):
-        with_maps = {v: maps[v] for v in masks if v in maps}
-        with_masks = {v: masks[v] for v in with_maps}
-        pixel = {
-            "minmax": pixel_level_auc(with_maps, with_masks, coverage=pixel_coverage, normalise=True),
-            "raw": pixel_level_auc(with_maps, with_masks, coverage=pixel_coverage, normalise=False),
-            "coverage": pixel_coverage,
-            "videos": len(with_maps),
-        }
+    metrics = evaluate_video_scores(scores, labels, maps, masks, coverage=pixel_coverage)
+    roc = metrics.pop("roc")
     result = {
         "dataset": dataset,
         "method": attrs["name"],
@@ -79,12 +63,9 @@ def evaluate(
         "supervision": attrs["supervision"],
         "convention": convention,
         "convention_text": CONVENTIONS[convention],
-        "auc": frame[convention],
-        "frame_auc": frame,
-        "eer": equal_error_rate(fpr, tpr),
-        "eer_raw": equal_error_rate(raw_fpr, raw_tpr),
-        "pixel_auc": pixel,
-        "roc": thin_curve(fpr, tpr),
+        "auc": metrics["frame_auc"][convention],
+        **metrics,
+        "roc": thin_curve(np.asarray(roc["fpr"]), np.asarray(roc["tpr"])),
         "train_seconds": attrs.get("train_seconds"),
         "score_frames_per_second": attrs.get("frames_per_second"),
         "device": attrs.get("device"),

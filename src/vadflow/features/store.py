@@ -85,14 +85,13 @@ def write_feature_index(spec_id: str, stores: dict[str, list[str]], out: str | P
 
     from vadflow.atomic import atomic_path
 
-    index = {"spec_id": spec_id, "splits": {}}
+    index: dict[str, Any] = {"spec_id": spec_id, "spec": None, "splits": {}}
     for split, paths in stores.items():
-        index["splits"][split] = [
-            {"video": FeatureStore(p).name, "path": str(p), "rows": int(FeatureStore(p).features.shape[0]),
-             "row_shape": list(FeatureStore(p).features.shape[1:])}
-            for p in paths
-        ]
-    attrs = FeatureStore(next(iter(p for ps in stores.values() for p in ps))).attrs if any(stores.values()) else {}
-    index["spec"] = attrs.get("spec")
+        entries = index["splits"][split] = []
+        for p in paths:
+            store = FeatureStore(p)  # opened once per video
+            shape = store.features.shape
+            entries.append({"video": store.name, "path": str(p), "rows": int(shape[0]), "row_shape": list(shape[1:])})
+            index["spec"] = index["spec"] or store.attrs.get("spec")
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps(index, indent=1))

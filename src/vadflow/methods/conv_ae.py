@@ -20,7 +20,7 @@ normalisation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,9 +28,7 @@ from torch import nn
 
 from vadflow.errors import ConfigError
 from vadflow.methods import register
-from vadflow.methods.base import InputSpec, Method, VideoInput, VideoScores
-from vadflow.methods.inputs import load_video
-from vadflow.methods.training import EpochLogger, progress
+from vadflow.methods.clip_autoencoder import ClipAutoencoder, sliding_windows
 
 
 @dataclass
@@ -86,56 +84,16 @@ class ConvAENet(nn.Module):
         return self.deconv1(u1, output_size=x.shape[-2:])
 
 
-def sliding_windows(n_frames: int, length: int, stride: int = 1, step: int = 1) -> np.ndarray:
-    """Frame indices (n_windows, length) of windows of ``length`` frames ``stride`` apart."""
-    span = (length - 1) * stride + 1
-    starts = np.arange(0, max(n_frames - span + 1, 0), step)
-    return starts[:, None] + stride * np.arange(length)[None, :]
-
-
-def windowed_reconstruction_scores(
-    video: torch.Tensor,
-    clip_length: int,
-    reconstruct: Callable[[torch.Tensor], torch.Tensor],
-    prepare: Callable[[torch.Tensor], torch.Tensor],
-    batch_size: int,
-) -> VideoScores:
-    """Scores of a clip auto-encoder: every window of ``clip_length`` frames (stride 1) is
-    reconstructed; a frame's error map is the mean of its squared errors over the windows
-    that contain it, and its score the sum of that map. ``video``: uint8 (T, h, w).
-    A video shorter than one clip is padded by repeating its last frame."""
-    T = len(video)
-    if T < clip_length:
-        video = torch.cat([video, video[-1:].expand(clip_length - T, -1, -1)])
-    windows = sliding_windows(len(video), clip_length)
-    err_sum = torch.zeros((len(video),) + tuple(video.shape[-2:]), dtype=torch.float64)
-    counts = torch.zeros(len(video), dtype=torch.float64)
-    for b in range(0, len(windows), batch_size):
-        win = torch.from_numpy(windows[b : b + batch_size])
-        x = prepare(video[win])
-        err = (reconstruct(x) - x).pow(2).double().cpu()  # (B, L, h, w)
-        err_sum.index_add_(0, win.reshape(-1), err.reshape(-1, *err.shape[-2:]))
-        counts.index_add_(0, win.reshape(-1), torch.ones(win.numel(), dtype=torch.float64))
-    maps = (err_sum / counts[:, None, None])[:T]
-    return VideoScores(scores=maps.sum(dim=(1, 2)).numpy(), maps=maps.float().numpy())
-
-
 @register
-class ConvAE(Method):
+class ConvAE(ClipAutoencoder):
     name = "conv_ae"
     label = "Conv-AE [Hasan et al. 2016]"
-    supervision = "U"
-    uses_gpu = True
     Params = ConvAEParams
-    default_input = InputSpec(height=None, width=None, color="gray", clip_length=10)
     default_resources = {"mem_mb": 8000, "runtime": 120, "threads": 2, "gpu": 1}
 
-    def __init__(self, params: ConvAEParams, input_spec: InputSpec, device: str = "cpu", seed: int = 0):
-        super().__init__(params, input_spec, device, seed)
-        if input_spec.color != "gray":
-            raise ConfigError("conv_ae works on grayscale cuboids", "set input.color: gray")
-        self.net = ConvAENet(input_spec.clip_length, params).to(device)
+    def _build_net(self) -> nn.Module:
         self.mean_frame: torch.Tensor | None = None  # (1, h, w) in [0, 1]
+        return ConvAENet(self.input.clip_length, self.params)
 
     def _optimizer(self):
         p = self.params
@@ -149,52 +107,23 @@ class ConvAE(Method):
         """uint8 (B, L, h, w) -> float cuboids in [0, 1] minus the mean frame."""
         return frames_u8.to(self.device, non_blocking=True).float().div_(255.0) - self.mean_frame
 
-    def fit(self, train_videos: Sequence[VideoInput], logger: EpochLogger) -> None:
-        p, L = self.params, self.input.clip_length
-        videos = [torch.from_numpy(load_video(v.frames, self.input)[:, 0]) for v in train_videos]  # (T, h, w) uint8
-        h, w = videos[0].shape[-2:]
-        self.mean_frame = (sum(v.double().sum(0) for v in videos) / sum(len(v) for v in videos) / 255.0).float()
-        self.mean_frame = self.mean_frame[None].to(self.device)
-        index = [
-            (vi, win)
-            for vi, v in enumerate(videos)
-            for stride in p.temporal_strides
-            for win in sliding_windows(len(v), L, stride, p.clip_step)
-        ]
-        if not index:
-            raise ConfigError(
-                f"conv_ae: no training video has {L} frames", "lower input.clip_length or use longer training videos"
-            )
-        gen = torch.Generator().manual_seed(self.seed)
-        opt = self._optimizer()
-        self.net.train()
-        for epoch in range(1, p.epochs + 1):
-            order = torch.randperm(len(index), generator=gen).tolist()
-            total, count = 0.0, 0
-            bar = progress(range(0, len(order), p.batch_size), desc=f"conv_ae epoch {epoch}/{p.epochs}")
-            for b in bar:
-                batch = [index[i] for i in order[b : b + p.batch_size]]
-                x = self._prepare(torch.stack([videos[vi][torch.from_numpy(win)] for vi, win in batch]))
-                loss = 0.5 * (self.net(x) - x).pow(2).sum(dim=(1, 2, 3)).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(batch)
-                count += len(batch)
-                bar.set_postfix(loss=f"{total / count:.3f}")
-            logger.log(epoch, total / count, clips=count)
+    def _before_training(self, videos: list[torch.Tensor]) -> None:
+        """The training mean frame, subtracted from every cuboid (Hasan et al.)."""
+        mean = sum(v.double().sum(0) for v in videos) / sum(len(v) for v in videos) / 255.0
+        self.mean_frame = mean.float()[None].to(self.device)
+
+    def _train_windows(self, n_frames: int) -> list[np.ndarray]:
+        """Clips at temporal strides 1, 2, 3: the paper's temporal data augmentation."""
+        p = self.params
+        return [sliding_windows(n_frames, self.input.clip_length, stride, p.clip_step) for stride in p.temporal_strides]
+
+    def _loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Euclidean loss, 1/2 ||x - f(x)||^2 per cuboid."""
+        return 0.5 * (self.net(x) - x).pow(2).sum(dim=(1, 2, 3)).mean()
 
     def state(self) -> dict[str, Any]:
-        return {"net": self.net.state_dict(), "mean_frame": self.mean_frame.cpu()}
+        return {**super().state(), "mean_frame": self.mean_frame.cpu()}
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
+        super().load_state(state)
         self.mean_frame = state["mean_frame"].to(self.device)
-
-    @torch.inference_mode()
-    def score_video(self, test_video: VideoInput) -> VideoScores:
-        self.net.eval()
-        video = torch.from_numpy(load_video(test_video.frames, self.input)[:, 0])
-        return windowed_reconstruction_scores(
-            video, self.input.clip_length, lambda x: self.net(x), self._prepare, self.params.score_batch_size
-        )

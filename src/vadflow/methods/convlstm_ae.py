@@ -26,17 +26,13 @@ shorter than one clip are padded by repeating their last frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
 
 import torch
 from torch import nn
 
 from vadflow.errors import ConfigError
 from vadflow.methods import register
-from vadflow.methods.base import InputSpec, Method, VideoInput, VideoScores
-from vadflow.methods.conv_ae import sliding_windows, windowed_reconstruction_scores
-from vadflow.methods.inputs import load_video
-from vadflow.methods.training import EpochLogger, progress
+from vadflow.methods.clip_autoencoder import ClipAutoencoder
 
 
 @dataclass
@@ -133,62 +129,15 @@ class ConvLSTMAENet(nn.Module):
 
 
 @register
-class ConvLSTMAE(Method):
+class ConvLSTMAE(ClipAutoencoder):
     name = "convlstm_ae"
     label = "ConvLSTM-AE [Luo et al. 2017]"
-    supervision = "U"
-    uses_gpu = True
     Params = ConvLSTMAEParams
-    default_input = InputSpec(height=None, width=None, color="gray", clip_length=10)
     default_resources = {"mem_mb": 8000, "runtime": 180, "threads": 2, "gpu": 1}
 
-    def __init__(self, params: ConvLSTMAEParams, input_spec: InputSpec, device: str = "cpu", seed: int = 0):
-        super().__init__(params, input_spec, device, seed)
-        if input_spec.color != "gray":
-            raise ConfigError("convlstm_ae works on grayscale clips", "set input.color: gray")
-        self.net = ConvLSTMAENet(params).to(device)
+    def _build_net(self) -> nn.Module:
+        return ConvLSTMAENet(self.params)
 
-    def _prepare(self, frames_u8: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, L, h, w) -> float clips in [0, 1] on the device."""
-        return frames_u8.to(self.device, non_blocking=True).float().div_(255.0)
-
-    def fit(self, train_videos: Sequence[VideoInput], logger: EpochLogger) -> None:
-        p, L = self.params, self.input.clip_length
-        videos = [torch.from_numpy(load_video(v.frames, self.input)[:, 0]) for v in train_videos]  # (T, h, w) uint8
-        index = [(vi, win) for vi, v in enumerate(videos) for win in sliding_windows(len(v), L, step=p.clip_step)]
-        if not index:
-            raise ConfigError(
-                f"convlstm_ae: no training video has {L} frames", "lower input.clip_length or use longer training videos"
-            )
-        gen = torch.Generator().manual_seed(self.seed)
-        opt = torch.optim.Adam(self.net.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-        self.net.train()
-        for epoch in range(1, p.epochs + 1):
-            order = torch.randperm(len(index), generator=gen).tolist()
-            total, count = 0.0, 0
-            bar = progress(range(0, len(order), p.batch_size), desc=f"convlstm_ae epoch {epoch}/{p.epochs}")
-            for b in bar:
-                batch = [index[i] for i in order[b : b + p.batch_size]]
-                x = self._prepare(torch.stack([videos[vi][torch.from_numpy(win)] for vi, win in batch]))
-                loss = (self.net(x) - x).pow(2).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(batch)
-                count += len(batch)
-                bar.set_postfix(loss=f"{total / count:.5f}")
-            logger.log(epoch, total / count, clips=count)
-
-    def state(self) -> dict[str, Any]:
-        return {"net": self.net.state_dict()}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
-
-    @torch.inference_mode()
-    def score_video(self, test_video: VideoInput) -> VideoScores:
-        self.net.eval()
-        video = torch.from_numpy(load_video(test_video.frames, self.input)[:, 0])
-        return windowed_reconstruction_scores(
-            video, self.input.clip_length, lambda x: self.net(x), self._prepare, self.params.score_batch_size
-        )
+    def _loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean squared reconstruction error over the clip."""
+        return (self.net(x) - x).pow(2).mean()

@@ -39,7 +39,6 @@ def plot_timeline(
     labels: np.ndarray,
     scores_by_method: dict[str, np.ndarray],
     out: str | Path,
-    fps: float | None = None,
 ) -> None:
     """One test video: each method's min-max normalised anomaly score, ground truth shaded."""
     fig, ax = plt.subplots(figsize=(7.5, 2.4))
@@ -67,4 +66,4 @@ def plot_timelines(score_stores: Sequence[str | Path], test_stores: Sequence[str
         for p in test_stores:
             store = FrameStore(p)
             per_method = {label: scores[store.name] for label, scores in runs if store.name in scores}
-            plot_timeline(store.name, store.labels, per_method, tmp / f"{store.name}.png", store.fps)
+            plot_timeline(store.name, store.labels, per_method, tmp / f"{store.name}.png")
