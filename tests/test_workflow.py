@@ -101,6 +101,33 @@ def test_paper_table_target(tiny_run: Path):
     assert "Table 1" in (tiny_run / "reports" / "srnn" / "table1.md").read_text()
 
 
+def test_table3_swaps_in_raw_features_on_digits(tiny_run: Path):
+    """reports.table3.use: the sRNN-AE row shows srnn_ae_raw's result on digits (Luo et al. sec. 4.2)."""
+    raw = json.loads((tiny_run / "results" / "digits_appearance" / "srnn_ae_raw.json").read_text())
+    rows = {r[0]: r for r in csv.reader(open(tiny_run / "reports" / "table3.csv"))}
+    assert rows["sRNN-AE [Luo et al.]"][3] == f"{100 * raw['frame_auc']['minmax_micro']:.2f}"
+    assert "digits_appearance: row srnn_ae shows srnn_ae_raw" in (tiny_run / "reports" / "table3.md").read_text()
+
+
+def test_speed_and_sweep_tables(tiny_run: Path):
+    """A paper table of another metric (Table 10: frames/s, training time) and a sweep with its figure
+    (Fig. 8: AUC and code sparsity against K); optical-flow images through the CNN feed srnn_ae_flow."""
+    snakemake(tiny_run, "reports/srnn/speed.csv", "reports/srnn/layers.csv")
+    rows = list(csv.reader(open(tiny_run / "reports" / "srnn" / "speed.csv")))
+    assert rows[0] == ["method", "supervision", "dataset", "computed_on", "score_frames_per_second", "paper",
+                       "train_seconds", "params.K"]
+    by_method = {r[0]: r for r in rows[1:]}
+    assert float(by_method["sRNN-AE [Luo et al.]"][4]) > 0 and by_method["sRNN-AE [Luo et al.]"][5] == "152.00"
+    assert by_method["TSC [Luo et al.]"][7] == "10" and float(by_method["TSC [Luo et al.]"][6]) > 0
+    rows = list(csv.reader(open(tiny_run / "reports" / "srnn" / "layers.csv")))
+    ks = [r[6] for r in rows[1:]]
+    assert ks == ["1", "3", "3"]
+    assert all(0 <= float(r[7]) <= 1 for r in rows[1:])
+    assert (tiny_run / "reports" / "srnn" / "layers.png").stat().st_size > 1000
+    flow = json.loads((tiny_run / "results" / "walkway" / "srnn_ae_flow.json").read_text())
+    assert 0 <= flow["auc"] <= 1 and flow["params"]["K"] == 3
+
+
 def test_second_run_is_a_no_op(tiny_run: Path):
     proc = snakemake(tiny_run, "reports/table3.csv", dry_run=True)
     assert planned_jobs(proc) == {}

@@ -191,6 +191,13 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
         for m in spec.get("methods", []):
             if m not in cfg["methods"]:
                 raise ConfigError(f"reports.{table}.methods names {m!r}, which is not configured", "add it under methods")
+        for ds, swaps in spec.get("use", {}).items():
+            for row, m in swaps.items():
+                where = f"reports.{table}.use.{ds}.{row}"
+                if ds not in spec.get("datasets", cfg["datasets"]) or row not in spec.get("methods", cfg["methods"]):
+                    raise ConfigError(f"{where}: {ds!r} / {row!r} is not a cell of the table", "name a dataset and a row of it")
+                if m not in cfg["methods"]:
+                    raise ConfigError(f"{where} names {m!r}, which is not configured", "add it under methods")
 
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -222,6 +229,16 @@ def available_datasets(cfg: dict[str, Any], datasets: list[str]) -> tuple[list[s
         ds = cfg["datasets"][d]
         (skipped if ds["adapter"] != "synthetic" and dataset_root(cfg, d) is None else usable).append(d)
     return usable, skipped
+
+
+def table_cells(cfg: dict[str, Any], table: str) -> list[tuple[str, str, str]]:
+    """(dataset, row, method) of every cell of a report table. The method is the row's own
+    entry unless ``use: {dataset: {row: entry}}`` swaps in another on that dataset, for a
+    paper that feeds a method other inputs there (Luo et al. run TSC and sRNN-AE on raw
+    intensities on moving digits, on CNN features elsewhere)."""
+    datasets, rows = table_spec(cfg, table)
+    use = cfg.get("reports", {}).get(table, {}).get("use", {})
+    return [(d, r, use.get(d, {}).get(r, r)) for r in rows for d in datasets]
 
 
 def table_spec(cfg: dict[str, Any], table: str) -> tuple[list[str], list[str]]:

@@ -15,6 +15,7 @@ from vadflow.config import (
     dataset_root as configured_root,
     plain_method,
     resolve_method,
+    table_cells,
     table_spec,
 )
 from vadflow.data.layout import Manifest
@@ -109,8 +110,7 @@ def method_resource(name, default=None):
 
 
 def table_results(table):
-    datasets, methods = table_spec(config, table)
-    return [f"results/{d}/{m}.json" for d in datasets for m in methods]
+    return sorted({f"results/{d}/{m}.json" for d, _, m in table_cells(config, table)})
 
 
 def figure_methods(dataset):
@@ -150,9 +150,9 @@ def feature_gpu(feature):
 
 
 def feature_source(wildcards):
-    """The frame store, or (temporal_max, I3D flow stream) the source spec's feature store."""
+    """The frame store, or (temporal_max, I3D flow stream, a frame spec on flow images) the source spec's store."""
     spec = feature_spec(config, checked_feature_key(wildcards.feature))
-    if spec.kind == "temporal_max" or (spec.kind == "i3d" and spec.stream == "flow"):
+    if spec.source and (spec.kind != "i3d" or spec.stream == "flow"):
         source = spec_id(config, spec.source)
         return f"work/{wildcards.dataset}/features/{source}/{wildcards.split}/{wildcards.video}.zarr"
     return f"work/{wildcards.dataset}/frames/{wildcards.split}/{wildcards.video}.zarr"

@@ -2,10 +2,12 @@
 
 
 rule roc_figure:
+    """ROC curves of the dataset's methods: a figure, and the curves as data (method,fpr,tpr) for `dvc plots`."""
     input:
         lambda wildcards: [f"results/{wildcards.dataset}/{m}.json" for m in figure_methods(wildcards.dataset)],
     output:
-        "reports/figures/{dataset}/roc.png",
+        png="reports/figures/{dataset}/roc.png",
+        csv="reports/figures/{dataset}/roc.csv",
     threads: 1
     resources:
         mem_mb=1000,
@@ -54,6 +56,7 @@ rule table3:
     params:
         datasets=table_spec(config, "table3")[0],
         methods=table_spec(config, "table3")[1],
+        use=config["reports"].get("table3", {}).get("use", {}),
         convention=config["evaluation"]["convention"],
     threads: 1
     resources:
@@ -82,6 +85,7 @@ for _table, _spec in config.get("reports", {}).items():
         output:
             csv=_spec["output"],
             md=_spec["output"].removesuffix(".csv") + ".md",
+            **({"png": _spec["output"].removesuffix(".csv") + ".png"} if _spec.get("plot") else {}),
         params:
             spec={**_spec, "datasets": table_spec(config, _table)[0]},
             datasets=config["datasets"],

@@ -14,4 +14,5 @@ with logged(sm.log[0]):
         sm.params.convention,
         sm.output.csv,
         sm.output.md,
+        use=sm.params.use,
     )

@@ -66,6 +66,8 @@ def evaluate(
         "auc": metrics["frame_auc"][convention],
         **metrics,
         "roc": thin_curve(np.asarray(roc["fpr"]), np.asarray(roc["tpr"])),
+        "params": attrs.get("config", {}).get("params"),
+        "method_stats": attrs.get("method_stats", {}),
         "train_seconds": attrs.get("train_seconds"),
         "score_frames_per_second": attrs.get("frames_per_second"),
         "device": attrs.get("device"),

@@ -16,6 +16,7 @@ import numpy as np
 from vadflow import __version__
 from vadflow.atomic import atomic_path
 from vadflow.data.store import FrameStore
+from vadflow.errors import ConfigError
 from vadflow.features.spec import FeatureSpec
 from vadflow.features.store import FeatureStore, FeatureStoreWriter
 from vadflow.methods.training import pick_device, progress, set_threads
@@ -105,15 +106,28 @@ def _frame_chunks(store: FrameStore, size: int) -> Iterator[np.ndarray]:
         yield store.read(start, start + size)
 
 
-def _extract_frame(store: FrameStore, spec: FeatureSpec, device: str, out: Path, desc: str) -> dict[str, Any]:
+def _flow_image_chunks(flow: FeatureStore, size: int) -> Iterator[np.ndarray]:
+    """Flow rows (T, h, w, 2) as uint8 images: x and y displacement, and magnitude, as channels."""
+    from vadflow.features.flow import flow_to_uint8
+
+    if "flow" not in flow.attrs:
+        raise ConfigError(f"{flow.path} is not an optical-flow store", "a frame spec's source must be a flow spec")
+    for start in range(0, len(flow.frame_index), size):
+        f = flow.read(start, start + size).astype(np.float32)
+        magnitude = np.linalg.norm(f, axis=-1, keepdims=True)
+        yield np.concatenate([flow_to_uint8(f), flow_to_uint8(magnitude * 2.0 - 20.0)], axis=-1)
+
+
+def _extract_frame(
+    frames: Iterator[np.ndarray], n_frames: int, spec: FeatureSpec, device: str, out: Path, desc: str
+) -> dict[str, Any]:
     run = _BackboneRunner(spec, device)
     writer = None
-    batches = run.run_ahead(_frame_chunks(store, spec.batch_size))
-    for rows in progress(batches, desc, total=-(-store.n_frames // spec.batch_size)):
+    for rows in progress(run.run_ahead(frames), desc, total=-(-n_frames // spec.batch_size)):
         if writer is None:
-            writer = FeatureStoreWriter(out, rows.shape[1:], spec.dtype, spec.batch_size, expected=store.n_frames)
+            writer = FeatureStoreWriter(out, rows.shape[1:], spec.dtype, spec.batch_size, expected=n_frames)
         writer.append(rows, desc)
-    writer.finish(np.arange(store.n_frames), None, run.attrs())
+    writer.finish(np.arange(n_frames), None, run.attrs())
     return run.attrs()
 
 
@@ -252,10 +266,14 @@ def extract_features(
             info = _extract_temporal_max(FeatureStore(source), spec, tmp, desc)
         elif spec.kind == "i3d" and spec.stream == "flow":
             info = _extract_i3d(FeatureStore(source), spec, dev, tmp, desc)
+        elif spec.kind == "frame" and spec.source:
+            flow = FeatureStore(source)
+            n = len(flow.frame_index)
+            info = _extract_frame(_flow_image_chunks(flow, spec.batch_size), n, spec, dev, tmp, desc)
         else:
             store = FrameStore(source)
             if spec.kind == "frame":
-                info = _extract_frame(store, spec, dev, tmp, desc)
+                info = _extract_frame(_frame_chunks(store, spec.batch_size), store.n_frames, spec, dev, tmp, desc)
             elif spec.kind == "dynamic_image":
                 info = _extract_dynamic_images(store, spec, dev, tmp, desc)
             elif spec.kind == "flow":

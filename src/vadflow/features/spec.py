@@ -6,7 +6,9 @@ changes the path: only what depends on that spec is recomputed, and two methods
 that ask for the same spec share one computation.
 
 Kinds:
-  frame          backbone feature map of every frame (optionally spatial-pyramid pooled)
+  frame          backbone feature map of every frame (optionally spatial-pyramid pooled); with
+                 ``source: <flow spec>`` of every optical-flow image instead (x, y, magnitude as
+                 three channels), sRNN-AE's optical-flow temporal stream (Luo et al. Tables 7-8)
   dynamic_image  AnomalyNet's motion fusion: a dynamic image per window of frames, through a backbone
   temporal_max   sRNN-AE's temporal stream: element-wise max of a frame spec over consecutive frames
   flow           dense optical flow between consecutive frames (OpenCV)
@@ -30,7 +32,7 @@ POOLINGS = ("spp", "global", "none")
 
 #: the fields each kind depends on (the rest are ignored, and do not change its path)
 RELEVANT = {
-    "frame": ("backbone", "weights", "input_size", "pooling", "pyramid_levels", "dtype"),
+    "frame": ("backbone", "weights", "input_size", "pooling", "pyramid_levels", "source", "dtype"),
     "dynamic_image": ("backbone", "weights", "input_size", "pooling", "pyramid_levels", "window", "stride", "sqrt", "dtype"),
     "temporal_max": ("source", "window", "interval", "dtype"),
     "flow": ("flow_method", "flow_size", "dtype"),
@@ -53,7 +55,7 @@ class FeatureSpec:
     stride: int = 0  # 0 = the kind's default: dynamic_image 10, i3d 16
     sqrt: bool = True  # dynamic images: square-rooted time-varying mean (AnomalyNet)
     interval: int = 1  # temporal_max: frames between the pooled frames
-    source: str | None = None  # temporal_max: the frame spec pooled; i3d with stream flow: the flow spec
+    source: str | None = None  # temporal_max: the frame spec pooled; i3d flow stream / frame: a flow spec
     stream: str = "rgb"  # i3d: rgb or flow
     flow_method: str = "farneback"
     flow_size: int | None = None  # flow: compute at this height (keeping aspect), None = the store's size

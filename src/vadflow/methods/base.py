@@ -76,6 +76,7 @@ class VideoScores:
 
     scores: np.ndarray  # (T,) float, higher = more anomalous
     maps: np.ndarray | None = None  # (T, h, w) float per-pixel anomaly, where the method has them
+    stats: dict[str, float] = field(default_factory=dict)  # per-frame means a paper reports (e.g. code sparsity)
 
 
 class Method(ABC):

@@ -121,11 +121,23 @@ def score(
         out,
         results,
         resolved,
+        method_stats=frame_weighted_stats(results),
         device=dev,
         score_seconds=seconds,
         frames_per_second=n_frames / seconds if seconds > 0 else None,
         train_seconds=ckpt.get("train_seconds"),
     )
+
+
+def frame_weighted_stats(results: dict[str, VideoScores]) -> dict[str, float]:
+    """Each statistic's mean over all test frames (videos weighted by their length)."""
+    totals: dict[str, list[float]] = {}
+    for r in results.values():
+        for k, v in r.stats.items():
+            acc = totals.setdefault(k, [0.0, 0.0])
+            acc[0] += float(v) * len(r.scores)
+            acc[1] += len(r.scores)
+    return {k: s / n for k, (s, n) in totals.items() if n}
 
 
 def write_scores(out: str | Path, results: dict[str, VideoScores], resolved: dict[str, Any], **extra: Any) -> None:

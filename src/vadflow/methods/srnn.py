@@ -24,6 +24,7 @@ from vadflow.methods.sparse_coding import (
     DEFAULT_LAM2,
     SRNNAE,
     fit_tsc,
+    frame_errors,
     random_clip_batches,
     sista_codes,
     train_srnn,
@@ -38,6 +39,12 @@ def cell_sequences(rows: np.ndarray, l2_normalise: bool) -> np.ndarray:
     if l2_normalise:
         seq /= np.maximum(np.linalg.norm(seq, axis=-1, keepdims=True), 1e-8)
     return seq
+
+
+def code_stats(codes: torch.Tensor) -> dict[str, float]:
+    """Sparsity of the codes (…, n_atoms), averaged over frames: the fraction of zero
+    coefficients (Luo et al. Fig. 8 plots it against the number of layers K)."""
+    return {"code_sparsity": float((codes == 0).double().mean()), "code_l1": float(codes.abs().sum(-1).double().mean())}
 
 
 def clips(sequences: Sequence[np.ndarray], length: int) -> list[np.ndarray]:
@@ -101,7 +108,7 @@ class TSC(CellSequenceMethod):
         with torch.inference_mode():
             codes = sista_codes(x, self.A, p.lam1, p.lam2, K=p.K)
             errors = tsc_reconstruction_error(x, self.A, codes)  # (P, T)
-        return VideoScores(scores=errors.amax(dim=0).double().cpu().numpy())
+        return VideoScores(scores=errors.amax(dim=0).double().cpu().numpy(), stats=code_stats(codes))
 
     def state(self) -> dict[str, Any]:
         return {"A": self.A.cpu()}
@@ -157,8 +164,9 @@ class SRNNAEMethod(CellSequenceMethod):
         x = self.device_sequences(video)
         self.net.eval()
         with torch.inference_mode():
-            errors = self.net.frame_errors(x)  # (P, T)
-        return VideoScores(scores=errors.amax(dim=0).double().cpu().numpy())
+            x_hat, codes = self.net(x)
+            errors = frame_errors(x, x_hat)  # (P, T)
+        return VideoScores(scores=errors.amax(dim=0).double().cpu().numpy(), stats=code_stats(codes))
 
     def state(self) -> dict[str, Any]:
         return {"net": self.net.state_dict(), "input_dim": self.net.input_dim, "n_atoms": self.net.n_atoms}

@@ -34,6 +34,22 @@ def plot_roc(results: Sequence[dict[str, Any]], dataset: str, out: str | Path) -
     _save(fig, out)
 
 
+def write_roc_csv(results: Sequence[dict[str, Any]], out: str | Path) -> None:
+    """The ROC curves of ``plot_roc`` as data, long form (``method,fpr,tpr``, one row per point,
+    in curve order; ``method`` is the config entry), for ``dvc plots``."""
+    import csv
+
+    with atomic_path(out) as tmp:
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["method", "fpr", "tpr"])
+            for r in results:
+                fpr, tpr = r["roc"]["fpr"], r["roc"]["tpr"]
+                if len(fpr) != len(tpr):
+                    raise ValueError(f"results of {r['method']} on {r['dataset']}: ROC fpr and tpr differ in length")
+                w.writerows((r["method"], float(x), float(y)) for x, y in zip(fpr, tpr))
+
+
 def plot_timeline(
     video: str,
     labels: np.ndarray,
@@ -67,3 +83,36 @@ def plot_timelines(score_stores: Sequence[str | Path], test_stores: Sequence[str
             store = FrameStore(p)
             per_method = {label: scores[store.name] for label, scores in runs if store.name in scores}
             plot_timeline(store.name, store.labels, per_method, tmp / f"{store.name}.png")
+
+
+def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], convention: str, out: str | Path) -> None:
+    """A parameter sweep (e.g. Luo et al. Fig. 8: AUC and code sparsity against the number of
+    layers K): one panel per y field, one line per dataset, x read from each result."""
+    from vadflow.reporting.tables import cell_lookup, result_field
+
+    cell = cell_lookup(results, spec.get("use"))
+    x_path, ys = spec["plot"]["x"], spec["plot"]["y"]
+    fig, axes = plt.subplots(1, len(ys), figsize=(3.8 * len(ys), 3.2), squeeze=False)
+    for ax, y_path in zip(axes[0], ys):
+        for d in spec["datasets"]:
+            points = []
+            for m in spec["methods"]:
+                r = cell(d, m)
+                x = result_field(r, x_path)
+                y = r["frame_auc"][convention] if r and y_path == "auc" else result_field(r, y_path)
+                if x is not None and y is not None:
+                    points.append((x, 100 * y if y_path == "auc" else y))
+            points.sort()
+            if points:
+                ax.plot(*zip(*points), marker="o", lw=1.5, label=d)
+        ax.set(xlabel=_field_label(x_path), ylabel="frame AUC (%)" if y_path == "auc" else _field_label(y_path))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(spec["title"], fontsize=9)
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def _field_label(path: str) -> str:
+    """``method_stats.code_sparsity`` -> ``code sparsity``; ``params.K`` -> ``K``."""
+    return path.rsplit(".", 1)[-1].replace("_", " ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from vadflow.atomic import atomic_path
 from vadflow.evaluation.results import CONVENTIONS
@@ -19,23 +19,66 @@ def _pct(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.2f}"
 
 
+def cell_lookup(
+    results: Sequence[dict[str, Any]], use: dict[str, dict[str, str]] | None = None
+) -> Callable[[str, str], dict[str, Any] | None]:
+    """(dataset, row) -> the result of that cell: the row's own entry, or the one ``use`` swaps in."""
+    by_key = {(r["dataset"], r["method"]): r for r in results}
+    use = use or {}
+    return lambda d, row: by_key.get((d, use.get(d, {}).get(row, row)))
+
+
+def use_notes(use: dict[str, dict[str, str]] | None) -> list[str]:
+    return [f"{d}: row {row} shows {m}" for d, swaps in (use or {}).items() for row, m in swaps.items()]
+
+
+def row_label(cell, datasets: Sequence[str], row: str, own: Sequence[dict[str, Any]]) -> tuple[str, str]:
+    """The row's label and supervision: from its own entry's result where there is one."""
+    first = next((r for r in own if r["method"] == row), None) or next(
+        (cell(d, row) for d in datasets if cell(d, row)), None
+    )
+    return (first["label"], first["supervision"]) if first else (row, "")
+
+
 def auc_table(
     results: Sequence[dict[str, Any]],
     datasets: Sequence[str],
     methods: Sequence[str],
     convention: str,
+    use: dict[str, dict[str, str]] | None = None,
 ) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the frame-AUC table in the chosen convention."""
-    by_key = {(r["dataset"], r["method"]): r for r in results}
+    cell = cell_lookup(results, use)
     header = ["method", "supervision"] + list(datasets)
     rows = []
     for m in methods:
-        first = next((by_key[(d, m)] for d in datasets if (d, m) in by_key), None)
-        label = first["label"] if first else m
-        sup = first["supervision"] if first else ""
-        cells = [_pct(by_key[(d, m)]["frame_auc"][convention]) if (d, m) in by_key else "" for d in datasets]
+        label, sup = row_label(cell, datasets, m, results)
+        cells = [_pct(cell(d, m)["frame_auc"][convention]) if cell(d, m) else "" for d in datasets]
         rows.append([label, sup] + cells)
     return header, rows
+
+
+def result_field(result: dict[str, Any] | None, path: str) -> Any:
+    """A dotted path into a results JSON (``auc``, ``params.K``, ``method_stats.code_sparsity``)."""
+    value: Any = result
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def format_field(path: str, value: Any) -> str:
+    """AUC-like fields (fractions) in %, other numbers with four significant digits."""
+    if value is None:
+        return ""
+    if path == "auc" or path.startswith("frame_auc") or path.startswith("pixel_auc"):
+        return _pct(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int) or abs(value) >= 1000:
+        return f"{value:.0f}"
+    return f"{value:.4g}"
 
 
 def write_table(
@@ -69,15 +112,16 @@ def write_table3(
     csv_path: str | Path,
     md_path: str | Path,
     dataset_notes: dict[str, str] | None = None,
+    use: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """The AUC comparison table every paper has (its Table 3 in Luo et al.)."""
     results = load_results(result_paths)
-    header, rows = auc_table(results, datasets, methods, convention)
+    header, rows = auc_table(results, datasets, methods, convention, use)
     notes = [
         f"Cells: {CONVENTIONS[convention]}, in %.",
         "Supervision: U = unsupervised (normal training videos only), W = weakly (video labels), F = fully (frame labels).",
         "Raw micro and macro AUC, EER and pixel-level AUC of every cell are in results/<dataset>/<method>.json.",
-    ]
+    ] + use_notes(use)
     for d, text in (dataset_notes or {}).items():
         notes.append(f"{d}: {text}")
     write_table(header, rows, csv_path, md_path, title="Frame-level AUC (%)", notes=[f"- {n}" for n in notes])
@@ -101,27 +145,43 @@ def write_paper_table(
     csv_path: str | Path,
     md_path: str | Path,
 ) -> None:
-    """A paper's table in long form: one row per (method, dataset), ours beside the published figure."""
-    by_key = {(r["dataset"], r["method"]): r for r in load_results(result_paths)}
+    """A paper's table in long form: one row per (method, dataset), ours beside the published figure.
+
+    ``spec.metric`` (default auc, in the configured convention) is the compared value;
+    ``spec.columns`` adds result fields; ``spec.plot`` also draws ``<output>.png``.
+    """
+    results = load_results(result_paths)
+    cell = cell_lookup(results, spec.get("use"))
     paper = spec.get("paper", {})
-    header = ["method", "supervision", "dataset", "computed_on", "auc", "paper"]
+    metric = spec.get("metric", "auc")
+    columns = list(spec.get("columns", []))
+    header = ["method", "supervision", "dataset", "computed_on", metric, "paper", *columns]
     rows = []
     for m in spec["methods"]:
+        label, sup = row_label(cell, spec["datasets"], m, results)
         for d in spec["datasets"]:
-            r = by_key.get((d, m))
+            r = cell(d, m)
+            value = (r["frame_auc"][convention] if metric == "auc" else result_field(r, metric)) if r else None
             published = paper.get(m, {}).get(d)
             rows.append([
-                r["label"] if r else m,
-                r["supervision"] if r else "",
+                label,
+                sup,
                 d,
                 computed_on(datasets_cfg[d], d),
-                _pct(r["frame_auc"][convention]) if r else "",
+                format_field(metric, value),
                 "" if published is None else f"{published:.2f}",
+                *[format_field(c, result_field(r, c)) for c in columns],
             ])
+    what = f"{CONVENTIONS[convention]}, in %" if metric == "auc" else f"the results field {metric!r}"
     notes = [
-        f"- auc: {CONVENTIONS[convention]}, in %; paper: the figure the paper publishes for that cell "
-        "(empty where it publishes none).",
+        f"- {metric}: {what}; paper: the figure the paper publishes for that cell (empty where it publishes none).",
         "- computed_on says which data each row ran on: on the embedded default, synthetic stand-ins;"
         " configure the real datasets to get the real rows.",
-    ]
+    ] + [f"- {n}" for n in use_notes(spec.get("use"))]
+    if spec.get("plot"):
+        from vadflow.reporting.figures import sweep_figure
+
+        png = str(csv_path).removesuffix(".csv") + ".png"
+        sweep_figure(results, spec, convention, png)
+        notes.append(f"- Figure: {Path(png).name}.")
     write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes)
