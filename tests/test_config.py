@@ -92,7 +92,7 @@ def test_variant_loop(cfg):
 
 
 def test_table_spec(cfg):
-    assert table_spec(cfg, "table3") == (["walkway", "digits_appearance", "digits_motion"], ["conv_ae"])
+    assert table_spec(cfg, "table3") == (["walkway", "digits_appearance", "digits_motion"], ["conv_ae", "tsc", "srnn_ae"])
 
 
 def test_missing_config_file(tmp_path):
@@ -119,10 +119,25 @@ def test_method_features_must_be_configured(cfg):
     check_config(cfg)
 
 
-def test_paper_figures_must_name_table_cells(cfg):
-    cfg["reports"]["srnn_table1"]["paper"]["srnn_ae_raw"]["walkway"] = 50.0
+def test_paper_figures_and_swaps_must_name_configured_entries(cfg):
+    cfg["reports"]["srnn_table1"]["paper"]["srnn_ae"]["walkway"] = 50.0  # outside the table: ignored
+    check_config(cfg)
+    cfg["reports"]["srnn_table1"]["paper"]["srnn_ae"]["ped2"] = 50.0
     with pytest.raises(ConfigError, match="reports.srnn_table1.paper names"):
         check_config(cfg)
+    del cfg["reports"]["srnn_table1"]["paper"]["srnn_ae"]["ped2"]
+    cfg["reports"]["table3"]["use"]["digits_motion"]["tsc"] = "tsc_rawx"
+    with pytest.raises(ConfigError, match="reports.table3.use.digits_motion.tsc names 'tsc_rawx'"):
+        check_config(cfg)
+
+
+def test_table_cells_swap_entries(cfg):
+    from vadflow.config import table_cells
+
+    cells = table_cells(cfg, "table3")
+    assert ("walkway", "srnn_ae", "srnn_ae") in cells
+    assert ("digits_motion", "srnn_ae", "srnn_ae_raw") in cells and ("digits_motion", "conv_ae", "conv_ae") in cells
+    assert len(cells) == 9
 
 
 def test_paper_table_needs_output(cfg):

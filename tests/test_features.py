@@ -103,6 +103,19 @@ def test_flow_features(frame_store: Path, tmp_path: Path):
     assert FeatureStore(tmp_path / "fl2.zarr").features.shape == (40, 32, 48, 2)
 
 
+def test_frame_features_of_flow_images(frame_store: Path, tmp_path: Path):
+    """A frame spec with a flow source runs the backbone on flow images (sRNN-AE's optical-flow stream)."""
+    extract_features(_spec(kind="flow"), "fl", frame_store, tmp_path / "fl.zarr")
+    extract_features(_spec(kind="frame", source="fl"), "ff", tmp_path / "fl.zarr", tmp_path / "ff.zarr", device="cpu")
+    fs = FeatureStore(tmp_path / "ff.zarr")
+    assert fs.features.shape == (40, 21, 1280) and fs.frame_index.tolist() == list(range(40))
+    x = fs.read().astype(np.float32)
+    assert not np.allclose(x[0], x[5])  # no motion in frame 0, the square moving later
+    with pytest.raises(ConfigError, match="not an optical-flow store"):
+        extract_features(_spec(kind="frame", source="g"), "x", tmp_path / "ff.zarr", tmp_path / "x.zarr", device="cpu")
+    assert not (tmp_path / "x.zarr").exists()
+
+
 def test_nan_features_fail_without_partial_store(frame_store: Path, tmp_path: Path, monkeypatch):
     import vadflow.features.extract as ex
 

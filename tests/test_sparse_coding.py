@@ -241,3 +241,19 @@ def test_frame_errors():
     x = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
     x_hat = torch.tensor([[1.0, 0.0], [3.0, 4.0]])
     torch.testing.assert_close(frame_errors(x, x_hat), torch.tensor([4.0, 25.0]))
+
+
+def test_code_sparsity_statistics():
+    """Code sparsity (Fig. 8) is the fraction of zero coefficients; videos weigh by their length."""
+    import numpy as np
+
+    from vadflow.methods.base import VideoScores
+    from vadflow.methods.runner import frame_weighted_stats
+    from vadflow.methods.srnn import code_stats
+
+    codes = torch.tensor([[0.0, 1.0, 0.0, 2.0], [0.0, 0.0, 0.0, 3.0]])
+    stats = code_stats(codes)
+    assert stats["code_sparsity"] == 5 / 8 and stats["code_l1"] == 3.0
+    results = {"a": VideoScores(np.zeros(10), stats={"s": 1.0}), "b": VideoScores(np.zeros(30), stats={"s": 0.0})}
+    assert frame_weighted_stats(results) == {"s": 0.25}
+    assert frame_weighted_stats({"a": VideoScores(np.zeros(3))}) == {}

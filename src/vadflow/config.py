@@ -181,8 +181,8 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
 
     check_features(cfg)
     for table, spec in cfg.get("reports", {}).items():
-        for m, cells in spec.get("paper", {}).items():
-            unknown = [d for d in cells if d not in spec["datasets"]] + ([m] if m not in spec["methods"] else [])
+        for m, cells in spec.get("paper", {}).items():  # like `use`, cells outside the table are ignored
+            unknown = [d for d in cells if d not in cfg["datasets"]] + ([m] if m not in cfg["methods"] else [])
             if unknown:
                 raise ConfigError(f"reports.{table}.paper names {unknown}, not in the table", "fix the paper figures")
         for ds in spec.get("datasets", []):
@@ -192,10 +192,11 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
             if m not in cfg["methods"]:
                 raise ConfigError(f"reports.{table}.methods names {m!r}, which is not configured", "add it under methods")
         for ds, swaps in spec.get("use", {}).items():
+            # cells outside the table are ignored: a --configfile merges over the default's tables
             for row, m in swaps.items():
                 where = f"reports.{table}.use.{ds}.{row}"
-                if ds not in spec.get("datasets", cfg["datasets"]) or row not in spec.get("methods", cfg["methods"]):
-                    raise ConfigError(f"{where}: {ds!r} / {row!r} is not a cell of the table", "name a dataset and a row of it")
+                if ds not in cfg["datasets"]:
+                    raise ConfigError(f"{where}: dataset {ds!r} is not configured", "name a configured dataset")
                 if m not in cfg["methods"]:
                     raise ConfigError(f"{where} names {m!r}, which is not configured", "add it under methods")
 

@@ -116,8 +116,7 @@ def table_results(table):
 def figure_methods(dataset):
     """Methods shown in a dataset's figures: table3's (paper tables are built from results alone,
     so asking for one never trains the methods of another)."""
-    datasets, methods = table_spec(config, "table3")
-    return methods if dataset in datasets else []
+    return [m for d, _, m in table_cells(config, "table3") if d == dataset]
 
 
 def table_figures(table):

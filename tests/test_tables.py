@@ -1,0 +1,52 @@
+"""Report tables: cell swaps, fields of any metric, the sweep figure."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from vadflow.reporting.tables import format_field, result_field, write_paper_table, write_table3
+
+
+def _result(tmp: Path, dataset: str, method: str, auc: float, **extra) -> Path:
+    r = {"dataset": dataset, "method": method, "label": method.upper(), "supervision": "U",
+         "auc": auc, "frame_auc": {"minmax_micro": auc}, **extra}
+    path = tmp / f"{dataset}-{method}.json"
+    path.write_text(json.dumps(r))
+    return path
+
+
+def test_fields_and_formats():
+    r = {"auc": 0.5, "params": {"K": 3}, "method_stats": {"code_sparsity": 0.123456}}
+    assert result_field(r, "params.K") == 3 and result_field(r, "params.missing") is None
+    assert result_field(None, "auc") is None and result_field(r, "auc.deeper") is None
+    assert format_field("auc", 0.9011) == "90.11" and format_field("params.K", 3) == "3"
+    assert format_field("method_stats.code_sparsity", 0.123456) == "0.1235"
+    assert format_field("train_seconds", 1234.5) == "1234" and format_field("device", "cpu") == "cpu"
+    assert format_field("x", None) == ""
+
+
+def test_table3_swaps_a_cell(tmp_path: Path):
+    paths = [_result(tmp_path, "a", "m", 0.8), _result(tmp_path, "b", "m_raw", 0.6), _result(tmp_path, "b", "m", 0.1)]
+    write_table3(paths, ["a", "b"], ["m"], "minmax_micro", tmp_path / "t.csv", tmp_path / "t.md", use={"b": {"m": "m_raw"}})
+    rows = list(csv.reader(open(tmp_path / "t.csv")))
+    assert rows[1] == ["M", "U", "80.00", "60.00"]  # the row keeps its own label
+    assert "b: row m shows m_raw" in (tmp_path / "t.md").read_text()
+
+
+def test_paper_table_of_a_metric_with_sweep_figure(tmp_path: Path):
+    paths = [
+        _result(tmp_path, "a", f"k{k}", 0.5 + k / 100, params={"K": k}, method_stats={"code_sparsity": k / 10},
+                score_frames_per_second=100.0 / k)
+        for k in (1, 3, 5)
+    ]
+    spec = {"title": "sweep", "datasets": ["a"], "methods": ["k1", "k3", "k5"], "metric": "score_frames_per_second",
+            "columns": ["params.K"], "paper": {"k3": {"a": 152}},
+            "plot": {"x": "params.K", "y": ["auc", "method_stats.code_sparsity"]}}
+    datasets = {"a": {"adapter": "synthetic", "generator": "walkway"}}
+    write_paper_table(paths, spec, datasets, "minmax_micro", tmp_path / "s.csv", tmp_path / "s.md")
+    rows = list(csv.reader(open(tmp_path / "s.csv")))
+    assert rows[0] == ["method", "supervision", "dataset", "computed_on", "score_frames_per_second", "paper", "params.K"]
+    assert rows[2] == ["K3", "U", "a", "synthetic walkway", "33.33", "152.00", "3"]
+    assert (tmp_path / "s.png").stat().st_size > 1000
