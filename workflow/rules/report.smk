@@ -102,3 +102,9 @@ for _table, _spec in config.get("reports", {}).items():
             ENV
         script:
             "../scripts/paper_table.py"
+
+
+rule srnn:
+    """Every table and figure of Luo et al. configured under reports (outputs under reports/srnn/)."""
+    input:
+        [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/srnn/")],
