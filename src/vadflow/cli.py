@@ -79,6 +79,30 @@ def _cmd_methods(a: argparse.Namespace) -> None:
         print(f"{name:16s} {cls.supervision}  {cls.label}")
 
 
+def _cmd_dvc_yaml(a: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from vadflow.atomic import atomic_path
+    from vadflow.reporting.dvc_pipeline import diff, generate
+
+    wanted = generate(a.config, a.output, snakemake=a.snakemake)
+    out = Path(a.output)
+    current = out.read_text() if out.exists() else ""
+    if a.check:
+        if current != wanted:
+            print(diff(current, wanted, a.output), end="", file=sys.stderr)
+            print(f"vadflow: {a.output} is out of date with {a.config}: run `vadflow dvc-yaml`", file=sys.stderr)
+            raise SystemExit(1)
+        print(f"{a.output} is up to date with {a.config}")
+        return
+    if current == wanted:
+        print(f"{a.output} is up to date with {a.config}")
+        return
+    with atomic_path(out) as tmp:
+        tmp.write_text(wanted)
+    print(f"wrote {a.output} from {a.config}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vadflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -140,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("methods", help="list the registered methods")
     s.set_defaults(func=_cmd_methods)
+
+    s = sub.add_parser("dvc-yaml", help="write dvc.yaml (one DVC stage per report table) from the config")
+    s.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")
+    s.add_argument("--output", default="dvc.yaml", help="the dvc.yaml, at the repository root (default: %(default)s)")
+    s.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file differs from what the config gives")
+    s.add_argument("--snakemake", default="snakemake", help="command the stages run (default: %(default)s, from PATH)")
+    s.set_defaults(func=_cmd_dvc_yaml)
     return p
 
 
