@@ -22,6 +22,16 @@ def test_reconstruction_has_input_shape_for_any_size(hw):
     assert net(x).shape == x.shape
 
 
+@pytest.mark.parametrize("channels,lstm", [((4, 8, 16), (16, 8)), ((16, 8, 4), (4,)), ((32, 64, 64), (64,))])
+def test_decoder_mirrors_unequal_encoder_widths(channels, lstm):
+    """Encoder widths that differ per layer (the paper's 128-256-512) give a decoder that mirrors them."""
+    net = ConvLSTMAENet(ConvLSTMAEParams(channels=channels, lstm_channels=lstm))
+    assert [m.in_channels for m in net.decoder] == [lstm[-1], *reversed(channels[:-1])]
+    assert [m.out_channels for m in net.decoder] == [*reversed(channels[:-1]), 1]
+    x = torch.zeros(1, 3, 32, 48)
+    assert net(x).shape == x.shape
+
+
 def test_paper_defaults_and_registration():
     p = ConvLSTMAEParams()
     assert p.channels[0] == 128 and p.kernels[0] == 5 and p.strides[0] == 2 and p.lstm_kernel == 3

@@ -93,8 +93,8 @@ class ConvLSTMAENet(nn.Module):
             ConvLSTMCell(lstm_in[i], lstm_in[i + 1], p.lstm_kernel) for i in range(len(p.lstm_channels))
         )
         # decoder mirrors the encoder: its first layer reads the last ConvLSTM's hidden state
-        dec_in = (p.lstm_channels[-1],) + tuple(reversed(chans[2:]))
         dec_out = tuple(reversed(chans[1:-1])) + (1,)
+        dec_in = (p.lstm_channels[-1],) + dec_out[:-1]
         self.decoder = nn.ModuleList(
             nn.ConvTranspose2d(ci, co, k, stride=s, padding=k // 2)
             for ci, co, k, s in zip(dec_in, dec_out, reversed(p.kernels), reversed(p.strides))
