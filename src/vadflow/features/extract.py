@@ -182,11 +182,11 @@ def _extract_flow(store: FrameStore, spec: FeatureSpec, out: Path, desc: str) ->
 
 def _resize_height(frames: np.ndarray, height: int | None, mode: str = "area") -> np.ndarray:
     """(T, H, W, C) float -> (T, height, W * height / H, C); unchanged when height is None or equal."""
+    if not height or height == frames.shape[1]:
+        return frames
     import torch
     import torch.nn.functional as F
 
-    if not height or height == frames.shape[1]:
-        return frames
     width = round(frames.shape[2] * height / frames.shape[1])
     t = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(0, 3, 1, 2)
     return F.interpolate(t, size=(height, width), mode=mode).permute(0, 2, 3, 1).numpy()
@@ -256,8 +256,12 @@ def extract_features(
 ) -> dict[str, Any]:
     """Compute ``spec`` for one video. ``source`` is its frame store, or for temporal_max and the
     i3d flow stream the source spec's feature store of the same video."""
-    set_threads(threads)
-    dev = pick_device(device)
+    # flow, temporal max pooling and raw pixels run on the CPU without torch: these jobs are many
+    # (one per video) and short, so a torch import would be most of their time
+    on_cpu_only = spec.kind in ("flow", "temporal_max", "raw")
+    if not on_cpu_only:
+        set_threads(threads)
+    dev = "cpu" if on_cpu_only else pick_device(device)
     source = Path(source)
     desc = f"{spec_id} {source.name}"
     t0 = time.perf_counter()
