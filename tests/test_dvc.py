@@ -116,7 +116,7 @@ def test_roc_plots_and_other_configs():
     cfg = _cfg()
     d = build_dvc_yaml(cfg, config_path="config/paper.yaml")
     assert d["stages"]["table3"]["cmd"] == (
-        "snakemake reports/table3.csv --configfile config/paper.yaml --replace-workflow-config --cores all"
+        "snakemake reports/table3.csv --configfile config/paper.yaml --cores all"
     )
     assert list(d["stages"]["table3"]["params"][0]) == ["config/paper.yaml"]
     plots = {k: v for p in d["plots"] for k, v in p.items()}

@@ -181,7 +181,7 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
 
     check_features(cfg)
     for table, spec in cfg.get("reports", {}).items():
-        for m, cells in spec.get("paper", {}).items():  # like `use`, cells outside the table are ignored
+        for m, cells in spec.get("paper", {}).items():  # as for `use`, cells outside the table are ignored
             unknown = [d for d in cells if d not in cfg["datasets"]] + ([m] if m not in cfg["methods"] else [])
             if unknown:
                 raise ConfigError(f"reports.{table}.paper names {unknown}, not in the table", "fix the paper figures")
@@ -192,7 +192,7 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
             if m not in cfg["methods"]:
                 raise ConfigError(f"reports.{table}.methods names {m!r}, which is not configured", "add it under methods")
         for ds, swaps in spec.get("use", {}).items():
-            # cells outside the table are ignored: a --configfile merges over the default's tables
+            # cells outside the table are ignored: a --config that narrows a table keeps the default's swaps
             for row, m in swaps.items():
                 where = f"reports.{table}.use.{ds}.{row}"
                 if ds not in cfg["datasets"]:
@@ -232,6 +232,11 @@ def available_datasets(cfg: dict[str, Any], datasets: list[str]) -> tuple[list[s
     return usable, skipped
 
 
+def cell_method(use: dict[str, dict[str, str]] | None, dataset: str, row: str) -> str:
+    """The method entry whose result a table row shows on a dataset (``use`` swaps, else the row)."""
+    return (use or {}).get(dataset, {}).get(row, row)
+
+
 def table_cells(cfg: dict[str, Any], table: str) -> list[tuple[str, str, str]]:
     """(dataset, row, method) of every cell of a report table. The method is the row's own
     entry unless ``use: {dataset: {row: entry}}`` swaps in another on that dataset, for a
@@ -239,7 +244,7 @@ def table_cells(cfg: dict[str, Any], table: str) -> list[tuple[str, str, str]]:
     intensities on moving digits, on CNN features elsewhere)."""
     datasets, rows = table_spec(cfg, table)
     use = cfg.get("reports", {}).get(table, {}).get("use", {})
-    return [(d, r, use.get(d, {}).get(r, r)) for r in rows for d in datasets]
+    return [(d, r, cell_method(use, d, r)) for r in rows for d in datasets]
 
 
 def table_spec(cfg: dict[str, Any], table: str) -> tuple[list[str], list[str]]:

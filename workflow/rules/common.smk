@@ -145,13 +145,13 @@ def feature_params(feature):
 
 
 def feature_gpu(feature):
-    return 0 if feature_spec(config, checked_feature_key(feature)).kind in ("flow", "temporal_max", "raw") else 1
+    return 0 if feature_spec(config, checked_feature_key(feature)).cpu_only else 1
 
 
 def feature_source(wildcards):
     """The frame store, or (temporal_max, I3D flow stream, a frame spec on flow images) the source spec's store."""
     spec = feature_spec(config, checked_feature_key(wildcards.feature))
-    if spec.source and (spec.kind != "i3d" or spec.stream == "flow"):
+    if spec.reads_features:
         source = spec_id(config, spec.source)
         return f"work/{wildcards.dataset}/features/{source}/{wildcards.split}/{wildcards.video}.zarr"
     return f"work/{wildcards.dataset}/frames/{wildcards.split}/{wildcards.video}.zarr"

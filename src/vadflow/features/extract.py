@@ -254,26 +254,27 @@ def extract_features(
     device: str = "auto",
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """Compute ``spec`` for one video. ``source`` is its frame store, or for temporal_max and the
-    i3d flow stream the source spec's feature store of the same video."""
-    # flow, temporal max pooling and raw pixels run on the CPU without torch: these jobs are many
-    # (one per video) and short, so a torch import would be most of their time
-    on_cpu_only = spec.kind in ("flow", "temporal_max", "raw")
-    if not on_cpu_only:
+    """Compute ``spec`` for one video. ``source`` is its frame store, or where the spec reads
+    features (temporal_max, the i3d flow stream, a frame spec on flow images) the source spec's
+    feature store of the same video."""
+    # CPU-only kinds skip torch: their jobs are many (one per video) and short, so a torch
+    # import would be most of their time
+    if not spec.cpu_only:
         set_threads(threads)
-    dev = "cpu" if on_cpu_only else pick_device(device)
+    dev = "cpu" if spec.cpu_only else pick_device(device)
     source = Path(source)
     desc = f"{spec_id} {source.name}"
     t0 = time.perf_counter()
     with atomic_path(out) as tmp:
-        if spec.kind == "temporal_max":
-            info = _extract_temporal_max(FeatureStore(source), spec, tmp, desc)
-        elif spec.kind == "i3d" and spec.stream == "flow":
-            info = _extract_i3d(FeatureStore(source), spec, dev, tmp, desc)
-        elif spec.kind == "frame" and spec.source:
-            flow = FeatureStore(source)
-            n = len(flow.frame_index)
-            info = _extract_frame(_flow_image_chunks(flow, spec.batch_size), n, spec, dev, tmp, desc)
+        if spec.reads_features:
+            feats = FeatureStore(source)
+            if spec.kind == "temporal_max":
+                info = _extract_temporal_max(feats, spec, tmp, desc)
+            elif spec.kind == "i3d":
+                info = _extract_i3d(feats, spec, dev, tmp, desc)
+            else:  # frame: the backbone on flow images
+                n = len(feats.frame_index)
+                info = _extract_frame(_flow_image_chunks(feats, spec.batch_size), n, spec, dev, tmp, desc)
         else:
             store = FrameStore(source)
             if spec.kind == "frame":

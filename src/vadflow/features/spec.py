@@ -29,6 +29,7 @@ from vadflow.params import params_from_dict
 
 KINDS = ("frame", "dynamic_image", "temporal_max", "flow", "i3d", "raw")
 POOLINGS = ("spp", "global", "none")
+CPU_KINDS = ("flow", "temporal_max", "raw")
 
 #: the fields each kind depends on (the rest are ignored, and do not change its path)
 RELEVANT = {
@@ -80,6 +81,16 @@ class FeatureSpec:
             object.__setattr__(self, "window", DEFAULT_WINDOW.get(self.kind, 0))
         if not self.stride:
             object.__setattr__(self, "stride", DEFAULT_STRIDE.get(self.kind, 0))
+
+    @property
+    def cpu_only(self) -> bool:
+        """No backbone: flow, temporal max pooling and raw pixels need no GPU (and no torch)."""
+        return self.kind in CPU_KINDS
+
+    @property
+    def reads_features(self) -> bool:
+        """Computed from another spec's feature store (its ``source``) rather than from the frames."""
+        return bool(self.source) and (self.kind != "i3d" or self.stream == "flow")
 
     def relevant(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

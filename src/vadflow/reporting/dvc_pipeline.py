@@ -193,8 +193,8 @@ def build_dvc_yaml(
     repository holding dvc.yaml), as a dict."""
     root = Path(root)
     params_file = _dep_path(Path(config_path), root)
-    # another config replaces the Snakefile's `configfile:` (Snakemake would merge the two otherwise)
-    configfile = "" if params_file == SNAKEMAKE_CONFIG else f" --configfile {params_file} --replace-workflow-config"
+    # another config is passed on; the Snakefile then skips its embedded default
+    configfile = "" if params_file == SNAKEMAKE_CONFIG else f" --configfile {params_file}"
     stages: dict[str, Any] = {}
     declared: set[str] = set()
     for table in table_names(cfg):

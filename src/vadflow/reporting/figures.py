@@ -88,7 +88,7 @@ def plot_timelines(score_stores: Sequence[str | Path], test_stores: Sequence[str
 def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], convention: str, out: str | Path) -> None:
     """A parameter sweep (e.g. Luo et al. Fig. 8: AUC and code sparsity against the number of
     layers K): one panel per y field, one line per dataset, x read from each result."""
-    from vadflow.reporting.tables import cell_lookup, result_field
+    from vadflow.reporting.tables import cell_lookup, metric_value, result_field
 
     cell = cell_lookup(results, spec.get("use"))
     x_path, ys = spec["plot"]["x"], spec["plot"]["y"]
@@ -99,7 +99,7 @@ def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], conven
             for m in spec["methods"]:
                 r = cell(d, m)
                 x = result_field(r, x_path)
-                y = r["frame_auc"][convention] if r and y_path == "auc" else result_field(r, y_path)
+                y = metric_value(r, y_path, convention)
                 if x is not None and y is not None:
                     points.append((x, 100 * y if y_path == "auc" else y))
             points.sort()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from vadflow.atomic import atomic_path
+from vadflow.config import cell_method
 from vadflow.evaluation.results import CONVENTIONS
 
 
@@ -24,8 +25,7 @@ def cell_lookup(
 ) -> Callable[[str, str], dict[str, Any] | None]:
     """(dataset, row) -> the result of that cell: the row's own entry, or the one ``use`` swaps in."""
     by_key = {(r["dataset"], r["method"]): r for r in results}
-    use = use or {}
-    return lambda d, row: by_key.get((d, use.get(d, {}).get(row, row)))
+    return lambda d, row: by_key.get((d, cell_method(use, d, row)))
 
 
 def use_notes(use: dict[str, dict[str, str]] | None) -> list[str]:
@@ -66,6 +66,13 @@ def result_field(result: dict[str, Any] | None, path: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def metric_value(result: dict[str, Any] | None, path: str, convention: str) -> Any:
+    """``auc`` is the frame AUC in the table's convention; any other path is read as it is."""
+    if path == "auc":
+        return result["frame_auc"][convention] if result else None
+    return result_field(result, path)
 
 
 def format_field(path: str, value: Any) -> str:
@@ -161,7 +168,7 @@ def write_paper_table(
         label, sup = row_label(cell, spec["datasets"], m, results)
         for d in spec["datasets"]:
             r = cell(d, m)
-            value = (r["frame_auc"][convention] if metric == "auc" else result_field(r, metric)) if r else None
+            value = metric_value(r, metric, convention)
             published = paper.get(m, {}).get(d)
             rows.append([
                 label,
