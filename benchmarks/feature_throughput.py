@@ -87,7 +87,7 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", default=str(Path(__file__).parent / "out" / "feature_throughput.json"))
     args = ap.parse_args()
-    from vadflow.methods.training import pick_device
+    from vadflow.runtime import pick_device
 
     device = pick_device(args.device)
     tmp = Path(tempfile.mkdtemp(prefix="vadflow-featbench-"))

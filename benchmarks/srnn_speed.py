@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from vadflow.methods.sparse_coding import SRNNAE, sista_codes, tsc_reconstruction_error
-from vadflow.methods.training import pick_device
+from vadflow.methods.srnn.sparse_coding import SRNNAE, sista_codes, tsc_reconstruction_error
+from vadflow.runtime import pick_device
 
 
 def timed(fn, device: str) -> float:

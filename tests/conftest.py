@@ -79,3 +79,42 @@ def make_block_stores(d: Path, color: str = "gray") -> tuple[list[Path], Path, P
     write_mp4(moving_square(3, seed=5), d / "short.mp4", fps=10)
     decode_video(d / "short.mp4", d / "short.zarr", spec)
     return train, d / "test.zarr", d / "short.zarr"
+
+
+def train_log_losses(path) -> list[float]:
+    """The ``loss`` column of a training log (train_log.csv)."""
+    import csv
+
+    with open(path, newline="") as f:
+        return [float(r["loss"]) for r in csv.DictReader(f)]
+
+
+def feature_videos(d: Path, rows_by_video: dict[str, np.ndarray], key: str = "f") -> tuple[list[Path], dict]:
+    """Frame stores (tiny blank frames) and feature stores holding the given rows, (T, D) or
+    (T, P, D), per video: the inputs of a method on features, without a backbone."""
+    from vadflow.data.store import FrameStoreWriter
+    from vadflow.features.store import FeatureStoreWriter
+
+    d.mkdir(parents=True, exist_ok=True)
+    frames, feats = [], []
+    for name, rows in rows_by_video.items():
+        rows = np.asarray(rows, np.float32)
+        fw = FrameStoreWriter(d / f"{name}.zarr", 8, 8, 1)
+        fw.append(np.zeros((len(rows), 8, 8, 1), np.uint8))
+        fw.close()
+        fw.set_attrs({"n_frames": len(rows), "fps": 10.0})
+        w = FeatureStoreWriter(d / f"{name}.{key}.zarr", rows.shape[1:], "float32", 16)
+        w.append(rows, name)
+        w.finish(np.arange(len(rows)), None, {})
+        frames.append(d / f"{name}.zarr")
+        feats.append(d / f"{name}.{key}.zarr")
+    return frames, {key: feats}
+
+
+def method_run(method: str, params: dict | None = None, features=("f",), **entry):
+    """A resolved entry of a registered method, as config would give it."""
+    from vadflow.config import resolve_method
+
+    cfg = {"methods": {method: {"method": method, "input": {"features": list(features)}, "params": params or {},
+                                **entry}}}
+    return resolve_method(cfg, method)

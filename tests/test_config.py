@@ -79,9 +79,9 @@ def test_variants_merge_with_base(cfg):
     cfg["methods"]["conv_ae_adam"] = {"base": "conv_ae", "params": {"optimizer": "adam", "lr": 0.001}}
     check_config(cfg)
     r = resolve_method(cfg, "conv_ae_adam")
-    assert r["method"] == "conv_ae" and r["params"].optimizer == "adam"
-    assert r["params"].channels == (64, 32, 16)  # inherited from the base entry
-    assert r["label"].endswith("(conv_ae_adam)")
+    assert r.method == "conv_ae" and r.params.optimizer == "adam"
+    assert r.params.channels == (64, 32, 16)  # inherited from the base entry
+    assert r.label.endswith("(conv_ae_adam)")
 
 
 def test_variant_loop(cfg):

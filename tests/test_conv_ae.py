@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_block_stores
-from vadflow.methods.clip_autoencoder import sliding_windows
-from vadflow.methods.conv_ae import ConvAENet, ConvAEParams
-from vadflow.methods.runner import read_scores, score, train
+from conftest import make_block_stores, train_log_losses
+from vadflow.windows import sliding_windows
+from vadflow.methods.conv_ae import ConvAEParams
+from vadflow.methods.conv_ae.model import ConvAENet
+from vadflow.methods.run import score, train
+from vadflow.scores import read_scores
 
 TINY = {"channels": [8, 8, 4], "kernels": [5, 3, 3], "first_stride": 2, "first_padding": 2, "batch_size": 8}
 
@@ -62,9 +64,9 @@ def stores(tmp_path_factory):
 def test_train_logs_decreasing_loss_and_scores(stores):
     d, train_paths, test_path = stores
     info = train(_method(), train_paths, d / "m.pt", d / "losses.csv", device="cpu", threads=1)
-    rows = (d / "losses.csv").read_text().splitlines()
-    assert rows[0].startswith("epoch,loss,seconds")
-    losses = [float(r.split(",")[1]) for r in rows[1:]]
+    header = (d / "losses.csv").read_text().splitlines()[0]
+    assert header.startswith("stage,epoch,step,loss") and header.endswith("seconds")
+    losses = train_log_losses(d / "losses.csv")
     assert len(losses) == 6 and losses[-1] < losses[0]
     assert info["device"] == "cpu"
     score(d / "m.pt", [test_path], d / "s.zarr", device="cpu", threads=1)

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_block_stores
+from conftest import make_block_stores, train_log_losses
 from vadflow.errors import ConfigError
-from vadflow.methods import get_method_class
-from vadflow.methods.convlstm_ae import ConvLSTMAENet, ConvLSTMAEParams
-from vadflow.methods.runner import read_scores, score, train
+from vadflow.methods import get_method_class, method_info
+from vadflow.methods.convlstm_ae import ConvLSTMAEParams
+from vadflow.methods.convlstm_ae.model import ConvLSTMAENet
+from vadflow.methods.run import score, train
+from vadflow.scores import read_scores
 
 TINY = {"channels": [8, 8, 8], "kernels": [5, 3, 3], "strides": [2, 2, 2], "lstm_channels": [8], "batch_size": 8}
 
@@ -35,9 +37,10 @@ def test_decoder_mirrors_unequal_encoder_widths(channels, lstm):
 def test_paper_defaults_and_registration():
     p = ConvLSTMAEParams()
     assert p.channels[0] == 128 and p.kernels[0] == 5 and p.strides[0] == 2 and p.lstm_kernel == 3
-    cls = get_method_class("convlstm_ae")
-    assert cls.label == "ConvLSTM-AE [Luo et al. 2017]" and cls.supervision == "U" and cls.uses_gpu
-    assert cls.default_input.clip_length == 10 and cls.default_resources["gpu"] == 1
+    info = method_info("convlstm_ae")
+    assert info.label == "ConvLSTM-AE [Luo et al. 2017]" and info.supervision.short == "U"
+    assert info.default_input.clip_length == 10 and info.resources["gpu"] == 1
+    assert get_method_class("convlstm_ae").__name__ == "ConvLSTMAE"
     with pytest.raises(ConfigError):
         ConvLSTMAEParams(channels=(8, 8), kernels=(5, 3, 3))
 
@@ -64,8 +67,7 @@ def stores(tmp_path_factory):
 def test_train_lowers_loss_and_flags_the_block(stores):
     d, train_paths, test_path, short_path = stores
     info = train(_method(), train_paths, d / "m.pt", d / "losses.csv", device="cpu", threads=1)
-    rows = (d / "losses.csv").read_text().splitlines()
-    losses = [float(r.split(",")[1]) for r in rows[1:]]
+    losses = train_log_losses(d / "losses.csv")
     assert len(losses) == 8 and losses[-1] < 0.5 * losses[0]
     assert info["device"] == "cpu"
     score(d / "m.pt", [test_path, short_path], d / "s.zarr", device="cpu", threads=1)

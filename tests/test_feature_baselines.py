@@ -10,12 +10,10 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from vadflow.methods.feature_baselines import (
-    FeatureBaseline,
-    LSTMAutoencoder,
-    NearestSubspace,
-    OneClassSVMBaseline,
-)
+from conftest import feature_videos, method_run
+from vadflow.methods.baselines.models import FeatureBaseline, NearestSubspace, OneClassSVMBaseline
+from vadflow.methods.run import score, train
+from vadflow.scores import read_scores
 
 D, LATENT = 20, 3
 
@@ -130,49 +128,42 @@ def test_ocsvm_ranks_anomalies_and_roundtrips():
 # ----------------------------------------------------------------------------- LSTM auto-encoder
 
 
-def _lstm(**kw) -> LSTMAutoencoder:
-    return LSTMAutoencoder(D, **{"hidden": 32, "seq_len": 5, "epochs": 12, "batch_size": 32, "lr": 3e-3, **kw})
+LSTM = {"hidden": 32, "seq_len": 5, "epochs": 12, "batch_size": 32, "lr": 3e-3}
 
 
-def test_lstm_ae_learns_ranks_anomalies_and_is_deterministic():
+def _lstm_scores(tmp_path, train_rows, test_rows, name="m", **params):
+    """Train the LSTM-AE method (through the engine) on feature rows; the test videos' scores."""
+    frames, feats = feature_videos(tmp_path / "data", {**{f"train{i}": r for i, r in enumerate(train_rows)},
+                                                      **test_rows})
+    n = len(train_rows)
+    run = method_run("lstm_ae", {**LSTM, **params})
+    train(run, frames[:n], tmp_path / f"{name}.pt", tmp_path / f"{name}.csv",
+          features={"f": feats["f"][:n]}, device="cpu", threads=1)
+    score(tmp_path / f"{name}.pt", frames[n:], tmp_path / f"{name}.zarr", features={"f": feats["f"][n:]},
+          device="cpu", threads=1)
+    return read_scores(tmp_path / f"{name}.zarr")[1]
+
+
+def test_lstm_ae_learns_ranks_anomalies_and_is_deterministic(tmp_path):
+    from conftest import train_log_losses
+
     s = Synth()
-    train = [s.trajectory(80) for _ in range(4)]
-    logged: list[tuple[int, float]] = []
-    model = _lstm().fit(train, log=lambda epoch, loss: logged.append((epoch, loss)))
-    assert [e for e, _ in logged] == list(range(1, 13))
-    losses = [loss for _, loss in logged]
-    assert losses[-1] < 0.5 * losses[0]
-
+    train_rows = [s.trajectory(80) for _ in range(4)]
     video = s.trajectory(80)
     labels = np.zeros(80)
     labels[40:60] = 1
     video[40:60] = s.push(video[40:60])
-    scores = model.score(video)
+    scores = _lstm_scores(tmp_path, train_rows, {"test": video})["test"]
+    losses = train_log_losses(tmp_path / "m.csv")
+    assert len(losses) == 12 and losses[-1] < 0.5 * losses[0]
     assert scores.shape == (80,) and scores.dtype == np.float64
     assert roc_auc_score(labels, scores) > 0.9
-
-    again = _lstm().fit(train)
-    assert again.train_losses == model.train_losses
-    np.testing.assert_array_equal(again.score(video), scores)
-
-    restored = LSTMAutoencoder.from_state(_roundtrip(model.get_state()))
-    np.testing.assert_array_equal(restored.score(video), scores)
-    fresh = _lstm(seed=1)
-    fresh.load_state_dict(model.state_dict())
-    np.testing.assert_array_equal(fresh.score(video), scores)
+    again = _lstm_scores(tmp_path, train_rows, {"test": video}, name="again")["test"]
+    np.testing.assert_array_equal(again, scores)
 
 
-def test_lstm_ae_short_videos_are_padded():
+def test_lstm_ae_short_videos_are_padded(tmp_path):
     s = Synth()
-    model = _lstm(epochs=1).fit([s.trajectory(3), s.trajectory(12)])  # one video shorter than seq_len
-    assert model.score(s.trajectory(2)).shape == (2,)
-    assert model.score(s.trajectory(5)).shape == (5,)
-    assert model.score(np.zeros((0, D), np.float32)).shape == (0,)
-
-
-def test_lstm_ae_does_not_disturb_global_rng():
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    _lstm()
-    np.testing.assert_array_equal(torch.rand(3), expected)
+    out = _lstm_scores(tmp_path, [s.trajectory(3), s.trajectory(12)],  # one video shorter than seq_len
+                       {"t2": s.trajectory(2), "t5": s.trajectory(5)}, epochs=1)
+    assert out["t2"].shape == (2,) and out["t5"].shape == (5,)

@@ -13,7 +13,8 @@ from vadflow.data.encode import write_mp4
 from vadflow.errors import ConfigError
 from vadflow.features.extract import extract_features
 from vadflow.features.spec import FeatureSpec
-from vadflow.methods.runner import read_scores, score, train
+from vadflow.methods.run import score, train
+from vadflow.scores import read_scores
 
 
 @pytest.fixture(scope="module")

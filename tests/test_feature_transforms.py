@@ -9,13 +9,12 @@ import torch
 
 from vadflow.errors import ConfigError
 from vadflow.features.flow import FlowParams, flow_for_i3d, flow_to_uint8, iter_optical_flow, optical_flow
+from vadflow.windows import covering_windows, window_of_frame
 from vadflow.features.transforms import (
     dynamic_image,
-    dynamic_image_windows,
     rank_pooling_coefficients,
     spatial_pyramid_max_pool,
     temporal_max_pool,
-    window_of_frame,
 )
 
 # ---------------------------------------------------------------- spatial pyramid pooling
@@ -106,7 +105,7 @@ def test_dynamic_image_of_brightening_ramp_is_monotone(sqrt):
 
 @pytest.mark.parametrize("n, window, stride", [(100, 20, 10), (95, 20, 10), (16, 16, 16), (7, 20, 10), (50, 16, 16), (1, 4, 2)])
 def test_windows_cover_the_video(n, window, stride):
-    windows = dynamic_image_windows(n, window, stride)
+    windows = covering_windows(n, window, stride)
     assert windows.ndim == 2 and windows.shape[1] == 2
     assert windows[0, 0] == 0 and windows[:, 1].max() == n
     assert (windows[:, 0] >= 0).all() and (windows[:, 1] <= n).all()
@@ -126,7 +125,7 @@ def test_windows_cover_the_video(n, window, stride):
 
 def test_windows_reject_bad_config():
     with pytest.raises(ConfigError):
-        dynamic_image_windows(10, 0, 1)
+        covering_windows(10, 0, 1)
 
 
 # ---------------------------------------------------------------- temporal max pooling

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vadflow.config import plain_method, resolve_method
+from vadflow.config import resolve_method
 from vadflow.errors import ConfigError
-from vadflow.methods.base import VideoScores
-from vadflow.methods.fusion import fuse_scores
-from vadflow.methods.runner import read_scores, write_scores
+from vadflow.fusion import fuse_scores
+from vadflow.scores import VideoScores, read_scores, write_scores
 
 CFG = {
     "features": {"f": {"kind": "frame"}},
@@ -24,9 +23,9 @@ CFG = {
 def test_fused_scores(tmp_path):
     a = {"v": VideoScores(np.array([0.0, 2.0, 4.0]))}
     b = {"v": VideoScores(np.array([10.0, 30.0, 20.0]))}
-    write_scores(tmp_path / "s.zarr", a, plain_method(resolve_method(CFG, "s")))
-    write_scores(tmp_path / "t.zarr", b, plain_method(resolve_method(CFG, "t")))
-    resolved = plain_method(resolve_method(CFG, "st"))
+    write_scores(tmp_path / "s.zarr", a, resolve_method(CFG, "s").to_dict())
+    write_scores(tmp_path / "t.zarr", b, resolve_method(CFG, "t").to_dict())
+    resolved = resolve_method(CFG, "st").to_dict()
     fuse_scores(tmp_path / "s.zarr", tmp_path / "t.zarr", tmp_path / "st.zarr", resolved)
     attrs, scores, _ = read_scores(tmp_path / "st.zarr")
     assert np.allclose(scores["v"], [0.0 + 0.0, 0.5 + 0.5, 1.0 + 0.25])

@@ -1,8 +1,7 @@
-"""TSC / SISTA / sRNN-AE maths (vadflow.methods.sparse_coding): small, deterministic, CPU."""
+"""TSC / SISTA / sRNN-AE maths (vadflow.methods.srnn.sparse_coding): small, deterministic, CPU."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -10,16 +9,14 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from vadflow.methods.sparse_coding import (
+from vadflow.methods.srnn.sparse_coding import (
     SRNNAE,
     fit_tsc,
     frame_errors,
     gaussian_similarity,
     lipschitz_gamma,
-    random_clip_batches,
     sista_codes,
     srnn_loss,
-    train_srnn,
     tsc_objective,
     tsc_reconstruction_error,
 )
@@ -186,34 +183,42 @@ def _videos() -> list[np.ndarray]:
     return [_smooth_sequence(25, 8, s, scale=0.3) for s in range(3)]
 
 
-def _train_losses(seed: int) -> list[float]:
+def _train_losses(tmp_path, seed: int) -> list[float]:
+    """sRNN-AE (learned similarity) trained through the engine; the logged losses."""
+    from conftest import feature_videos, method_run, train_log_losses
+    from vadflow.methods.run import train
+
     torch.manual_seed(seed + 123)  # differs between calls of one test: nothing may depend on it
-    model = SRNNAE(input_dim=8, n_atoms=12, K=3, lam1=0.01, seed=seed, similarity="learned", sim_hidden=(16,))
-    batches = random_clip_batches(_videos(), batch_size=4, clip_len=10, seed=seed)
-    return train_srnn(model, batches, n_iter=10, lr=1e-3)
+    frames, feats = feature_videos(tmp_path / f"d{seed}", {f"v{i}": v for i, v in enumerate(_videos())})
+    params = {"n_atoms": 12, "K": 3, "lam1": 0.01, "similarity": "learned", "iterations": 10, "lr": 1e-3,
+              "log_every": 1, "l2_normalise": False}
+    run = method_run("srnn_ae", params, seed=seed)
+    out = tmp_path / f"m{seed}-{len(list(tmp_path.iterdir()))}"
+    train(run, frames, out.with_suffix(".pt"), out.with_suffix(".csv"), features=feats, device="cpu", threads=1)
+    return train_log_losses(out.with_suffix(".csv"))
 
 
-def test_training_is_deterministic():
-    first = _train_losses(0)
+def test_training_is_deterministic(tmp_path):
+    first = _train_losses(tmp_path, 0)
     torch.manual_seed(999)
-    second = _train_losses(0)
-    assert first == second
+    second = _train_losses(tmp_path, 0)
+    assert first == second and len(first) == 10
     assert all(math.isfinite(v) for v in first)
-    assert _train_losses(1) != first
+    assert _train_losses(tmp_path, 1) != first
 
 
 def test_training_lowers_the_loss_on_a_fixed_batch():
     model = SRNNAE(input_dim=8, n_atoms=12, K=3, lam1=0.01, seed=0)
-    batch = next(random_clip_batches(_videos(), batch_size=4, clip_len=10, seed=0))
-    assert batch.shape == (4, 10, 8)
-    losses = train_srnn(model, itertools.repeat(batch), n_iter=30, lr=1e-3)
+    batch = torch.from_numpy(np.stack([v[:10] for v in _videos()] + [_videos()[0][5:15]]))
+    opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = srnn_loss(model, batch)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
     assert losses[-1] < 0.8 * losses[0]
-
-
-def test_train_srnn_reports_short_iterator():
-    model = SRNNAE(input_dim=3, n_atoms=4, seed=0)
-    with pytest.raises(ValueError, match="ran out"):
-        train_srnn(model, [torch.zeros(2, 5, 3)], n_iter=2)
 
 
 def test_fit_tsc_decreases_objective_and_respects_column_norms():
@@ -247,9 +252,8 @@ def test_code_sparsity_statistics():
     """Code sparsity (Fig. 8) is the fraction of zero coefficients; videos weigh by their length."""
     import numpy as np
 
-    from vadflow.methods.base import VideoScores
-    from vadflow.methods.runner import frame_weighted_stats
-    from vadflow.methods.srnn import code_stats
+    from vadflow.methods.srnn.cells import code_stats
+    from vadflow.scores import VideoScores, frame_weighted_stats
 
     codes = torch.tensor([[0.0, 1.0, 0.0, 2.0], [0.0, 0.0, 0.0, 3.0]])
     stats = code_stats(codes)

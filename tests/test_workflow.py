@@ -82,7 +82,7 @@ def test_outputs(tiny_run: Path):
     timelines = sorted(p.name for p in (figs / "walkway" / "timelines").glob("*.png"))
     assert timelines == ["test_000.png", "test_001.png"]
     losses = (tiny_run / "work" / "walkway" / "models" / "conv_ae" / "train_log.csv").read_text()
-    assert losses.startswith("epoch,loss")
+    assert losses.startswith("stage,epoch,step,loss")
     assert (tiny_run / "logs" / "train" / "walkway" / "conv_ae.log").exists()
     assert (tiny_run / "logs" / "benchmarks" / "train" / "walkway" / "conv_ae.tsv").exists()
 

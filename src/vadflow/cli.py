@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from vadflow.errors import VadflowError
+from vadflow.errors import ConfigError, VadflowError
 
 
 def _cmd_synth(a: argparse.Namespace) -> None:
@@ -42,19 +42,39 @@ def _cmd_list(a: argparse.Namespace) -> None:
     print(f"wrote {a.out}: {len(m.split('train'))} train and {len(m.split('test'))} test videos")
 
 
+def _feature_stores(pairs: list[str] | None, n_videos: int) -> dict[str, list[str]]:
+    """``--features KEY=STORE[,STORE...]`` (repeatable) -> {key: stores}, one per frame store."""
+    out: dict[str, list[str]] = {}
+    for pair in pairs or []:
+        key, sep, stores = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--features {pair!r}: expected KEY=STORE,STORE,...", "e.g. --features effnet_spp=a.zarr,b.zarr")
+        out.setdefault(key, []).extend(s for s in stores.split(",") if s)
+    for key, stores in out.items():
+        if len(stores) != n_videos:
+            raise ConfigError(
+                f"--features {key}: {len(stores)} feature stores for {n_videos} frame stores",
+                "give one feature store per frame store, in the same order",
+            )
+    return out
+
+
 def _cmd_train(a: argparse.Namespace) -> None:
     from vadflow.config import load_config, resolve_method
-    from vadflow.methods.runner import train
+    from vadflow.methods.run import train
 
     cfg = load_config(a.config)
-    info = train(resolve_method(cfg, a.method), a.stores, a.out, a.losses, device=a.device, threads=a.threads)
+    features = _feature_stores(a.features, len(a.stores))
+    info = train(resolve_method(cfg, a.method), a.stores, a.out, a.losses, features=features, device=a.device,
+                 threads=a.threads)
     print(f"wrote {a.out} ({info['train_seconds']:.1f} s on {info['device']})")
 
 
 def _cmd_score(a: argparse.Namespace) -> None:
-    from vadflow.methods.runner import score
+    from vadflow.methods.run import score
 
-    score(a.model, a.stores, a.out, device=a.device, threads=a.threads)
+    score(a.model, a.stores, a.out, features=_feature_stores(a.features, len(a.stores)), device=a.device,
+          threads=a.threads)
     print(f"wrote {a.out}")
 
 
@@ -73,10 +93,10 @@ def _cmd_evaluate(a: argparse.Namespace) -> None:
 
 
 def _cmd_methods(a: argparse.Namespace) -> None:
-    from vadflow.methods import registered_methods
+    from vadflow.methods import method_infos
 
-    for name, cls in registered_methods().items():
-        print(f"{name:16s} {cls.supervision}  {cls.label}")
+    for name, info in method_infos().items():
+        print(f"{name:18s} {info.supervision.short}  {info.label:34s} {info.implementation.split(':')[0]}")
 
 
 def _cmd_dvc_yaml(a: argparse.Namespace) -> None:
@@ -140,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("out", help="checkpoint path (model.pt)")
     s.add_argument("stores", nargs="+", help="training frame stores")
     s.add_argument("--config", default="config/config.yaml")
-    s.add_argument("--losses", help="per-epoch loss CSV")
+    s.add_argument("--losses", help="training log CSV (loss per epoch)")
+    s.add_argument(
+        "--features", action="append", metavar="KEY=STORE,...",
+        help="feature stores of the videos, in their order, for each key of the method's input.features (repeatable)",
+    )
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     s.add_argument("--threads", type=int)
     s.set_defaults(func=_cmd_train)
@@ -149,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model")
     s.add_argument("out", help="scores store (scores.zarr)")
     s.add_argument("stores", nargs="+", help="test frame stores")
+    s.add_argument(
+        "--features", action="append", metavar="KEY=STORE,...",
+        help="feature stores of the videos, in their order, for each key of the method's input.features (repeatable)",
+    )
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     s.add_argument("--threads", type=int)
     s.set_defaults(func=_cmd_score)

@@ -8,16 +8,21 @@ that each method's hyper-parameters are ones the method knows.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import yaml
 
 from vadflow.errors import ConfigError
+from vadflow.methods.api import InputSpec
+
+if TYPE_CHECKING:
+    from vadflow.methods.api import MethodRun
 
 SCHEMA_PATH = Path(str(resources.files("vadflow") / "schemas" / "config.schema.yaml"))
 
@@ -104,21 +109,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
-def resolve_method(cfg: dict[str, Any], name: str) -> dict[str, Any]:
-    """A method entry with its ``base`` chain merged in and defaults filled.
-
-    Returns dict(method, label, supervision, seed, input, params, resources), where
-    params are the method's defaults overridden by config, checked by the method.
-    """
-    from vadflow.methods import get_method_class
-
-    methods = cfg.get("methods", {})
-    if name not in methods:
-        raise ConfigError(f"method {name!r} is not configured", f"configured methods: {', '.join(methods)}")
-    if "fusion" in methods[name]:
-        from vadflow.methods.fusion import resolve_fusion
-
-        return resolve_fusion(cfg, name, methods[name])
+def _variant_entry(methods: dict[str, Any], name: str) -> dict[str, Any]:
+    """A method entry with its ``base`` chain merged in (the entry wins; labels are not inherited)."""
     chain, entry = [name], methods[name]
     while "base" in entry:
         base = entry["base"]
@@ -133,22 +125,70 @@ def resolve_method(cfg: dict[str, Any], name: str) -> dict[str, Any]:
             entry["base"] = methods[base]["base"]
         else:
             entry.pop("base", None)
+    return entry
+
+
+def resolve_method(cfg: dict[str, Any], name: str) -> "MethodRun":
+    """A method entry resolved into a ``MethodRun``: its ``base`` chain merged in, defaults
+    filled from the method's ``MethodInfo``, params and input checked, the trainer settings of
+    ``trainer:`` and the entry's own ``trainer:`` combined. Imports no torch."""
+    from vadflow.methods import method_info
+    from vadflow.methods.api import MethodRun, Supervision, TrainerParams
+    from vadflow.params import params_from_dict
+
+    methods = cfg.get("methods", {})
+    if name not in methods:
+        raise ConfigError(f"method {name!r} is not configured", f"configured methods: {', '.join(methods)}")
+    if "fusion" in methods[name]:
+        return _resolve_fusion(cfg, name, methods[name])
+    entry = _variant_entry(methods, name)
     if "method" not in entry:
         raise ConfigError(f"methods.{name} names no method", "add `method: <registered name>` or `base: <entry>`")
-    cls = get_method_class(entry["method"])
-    params = cls.params_from_dict(entry.get("params", {}), where=f"methods.{name}.params")
-    inp = cls.input_from_dict(entry.get("input", {}), where=f"methods.{name}.input")
-    return {
-        "name": name,
-        "method": entry["method"],
-        "label": entry.get("label", cls.label if name == entry["method"] else f"{cls.label} ({name})"),
-        "supervision": entry.get("supervision", cls.supervision),
-        "seed": entry.get("seed", cfg.get("seed", 0)),
-        "input": inp,
-        "params": params,
-        "resources": {**cls.default_resources, **entry.get("resources", {})},
-        "uses_gpu": cls.uses_gpu,
+    info = method_info(entry["method"])
+    where = f"methods.{name}"
+    default_input = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(info.default_input).items()
     }
+    return MethodRun(
+        name=name,
+        method=entry["method"],
+        label=entry.get("label", info.label if name == entry["method"] else f"{info.label} ({name})"),
+        supervision=Supervision.parse(entry.get("supervision", info.supervision), f"{where}.supervision"),
+        seed=entry.get("seed", cfg.get("seed", 0)),
+        input=params_from_dict(InputSpec, {**default_input, **entry.get("input", {})}, f"{where}.input"),
+        params=params_from_dict(info.Params, entry.get("params", {}), f"{where}.params"),
+        resources={**info.resources, **entry.get("resources", {})},
+        trainer=params_from_dict(TrainerParams, {**cfg.get("trainer", {}), **entry.get("trainer", {})},
+                                 f"{where}.trainer"),
+    )
+
+
+def _resolve_fusion(cfg: dict[str, Any], name: str, entry: dict[str, Any]) -> "MethodRun":
+    """A late-fusion entry (vadflow.fusion): nothing is trained; its two streams must be trained entries."""
+    from vadflow.fusion import LateFusionParams
+    from vadflow.methods.api import MethodRun, Supervision
+    from vadflow.params import params_from_dict
+
+    params = params_from_dict(LateFusionParams, entry["fusion"], where=f"methods.{name}.fusion")
+    streams = {}
+    for role in ("spatial", "temporal"):
+        stream = getattr(params, role)
+        if stream not in cfg["methods"] or "fusion" in cfg["methods"][stream]:
+            raise ConfigError(
+                f"methods.{name}.fusion.{role} names {stream!r}, which is not a configured (unfused) method",
+                "name two entries of methods: that are trained",
+            )
+        streams[role] = resolve_method(cfg, stream)
+    return MethodRun(
+        name=name,
+        method="late_fusion",
+        label=entry.get("label", f"{streams['spatial'].label} + {streams['temporal'].label} (late fusion)"),
+        supervision=Supervision.parse(entry.get("supervision", streams["spatial"].supervision)),
+        seed=entry.get("seed", cfg.get("seed", 0)),
+        input=InputSpec(),
+        params=params,
+        resources={"mem_mb": 2000, "runtime": 10, "threads": 1},
+    )
 
 
 def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
@@ -171,7 +211,7 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
             if "root" not in ds:
                 raise ConfigError(f"datasets.{name} needs `root`, the folder of the dataset", f"set datasets.{name}.root")
     for name in cfg["methods"]:
-        for key in resolve_method(cfg, name)["input"].features:
+        for key in resolve_method(cfg, name).input.features:
             if key not in cfg.get("features", {}):
                 raise ConfigError(
                     f"methods.{name}.input.features names {key!r}, which is not configured",
@@ -253,14 +293,3 @@ def table_spec(cfg: dict[str, Any], table: str) -> tuple[list[str], list[str]]:
     spec = cfg.get("reports", {}).get(table, {})
     datasets, _ = available_datasets(cfg, list(spec.get("datasets", cfg["datasets"])))
     return datasets, list(spec.get("methods", cfg["methods"]))
-
-
-def plain_method(resolved: dict[str, Any]) -> dict[str, Any]:
-    """A resolved method entry with its dataclasses as plain dicts (for Snakemake params and JSON)."""
-    import dataclasses
-
-    out = dict(resolved)
-    for k in ("params", "input"):
-        if dataclasses.is_dataclass(out[k]):
-            out[k] = {f: list(v) if isinstance(v, tuple) else v for f, v in dataclasses.asdict(out[k]).items()}
-    return out

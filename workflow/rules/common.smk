@@ -13,12 +13,12 @@ from vadflow.config import (
     available_datasets,
     check_config,
     dataset_root as configured_root,
-    plain_method,
     resolve_method,
     table_cells,
     table_spec,
 )
 from vadflow.data.layout import Manifest
+from vadflow.data.supervision import training_videos
 from vadflow.errors import ConfigError, DataError
 from vadflow.features.spec import feature_spec, key_of, spec_id
 
@@ -32,7 +32,7 @@ for _skipped in available_datasets(config, list(config["datasets"]))[1]:
         "environment variable that is not set (set it, or datasets.<name>.root)",
         file=sys.stderr,
     )
-METHODS = {name: plain_method(resolve_method(config, name)) for name in config["methods"]}
+METHODS = {name: resolve_method(config, name).to_dict() for name in config["methods"]}
 FUSED = [n for n, m in METHODS.items() if m["method"] == "late_fusion"]
 
 
@@ -87,12 +87,20 @@ def manifest(dataset):
     return Manifest.read(checkpoints.list_videos.get(dataset=dataset).output[0])
 
 
-def frame_stores(dataset, split):
-    return [f"work/{dataset}/frames/{split}/{v.name}.zarr" for v in manifest(dataset).split(split)]
+def split_videos(dataset, split, method=None):
+    """The manifest entries of a split; for a method's training, those its supervision regime admits."""
+    m = manifest(dataset)
+    if split == "train" and method is not None:
+        return training_videos(m, METHODS[method]["supervision"])
+    return m.split(split)
+
+
+def frame_stores(dataset, split, method=None):
+    return [f"work/{dataset}/frames/{split}/{v.name}.zarr" for v in split_videos(dataset, split, method)]
 
 
 def train_stores(wildcards):
-    return frame_stores(wildcards.dataset, "train")
+    return frame_stores(wildcards.dataset, "train", wildcards.method)
 
 
 def test_stores(wildcards):
@@ -157,9 +165,9 @@ def feature_source(wildcards):
     return f"work/{wildcards.dataset}/frames/{wildcards.split}/{wildcards.video}.zarr"
 
 
-def feature_stores(dataset, key, split):
+def feature_stores(dataset, key, split, method=None):
     fid = spec_id(config, key)
-    return [f"work/{dataset}/features/{fid}/{split}/{v.name}.zarr" for v in manifest(dataset).split(split)]
+    return [f"work/{dataset}/features/{fid}/{split}/{v.name}.zarr" for v in split_videos(dataset, split, method)]
 
 
 def method_features(split):
@@ -167,7 +175,7 @@ def method_features(split):
 
     def stores(wildcards):
         keys = METHODS[wildcards.method]["input"]["features"]
-        return {key: feature_stores(wildcards.dataset, key, split) for key in keys}
+        return {key: feature_stores(wildcards.dataset, key, split, wildcards.method) for key in keys}
 
     return stores
 

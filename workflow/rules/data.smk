@@ -30,7 +30,6 @@ checkpoint list_videos:
     params:
         adapter=lambda wildcards: dataset_cfg(wildcards.dataset)["adapter"],
         options=lambda wildcards: dataset_cfg(wildcards.dataset).get("options", {}),
-        supervision=lambda wildcards: dataset_cfg(wildcards.dataset).get("supervision", "unsupervised"),
     threads: 1
     resources:
         mem_mb=1000,

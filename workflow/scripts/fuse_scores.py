@@ -2,7 +2,7 @@
 
 import _bootstrap  # noqa: F401
 
-from vadflow.methods.fusion import fuse_scores
+from vadflow.fusion import fuse_scores
 from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -13,5 +13,4 @@ with logged(sm.log[0]):
         sm.input[0],
         sm.output[0],
         options=sm.params.options,
-        supervision=sm.params.supervision,
     )

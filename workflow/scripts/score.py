@@ -2,7 +2,7 @@
 
 import _bootstrap  # noqa: F401
 
-from vadflow.methods.runner import score
+from vadflow.methods.run import score
 from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -2,7 +2,7 @@
 
 import _bootstrap  # noqa: F401
 
-from vadflow.methods.runner import train
+from vadflow.methods.run import train
 from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -259,10 +259,10 @@ def discover(
     root: str | Path,
     *,
     options: dict[str, Any] | None = None,
-    supervision: str = "unsupervised",
+    supervision: str | None = None,
 ) -> Manifest:
-    """List a dataset's videos with its adapter, then keep the training annotations that the
-    supervision regime allows (see vadflow.data.supervision)."""
+    """List a dataset's videos with its adapter; with ``supervision``, keep only the training
+    videos and annotations that regime allows (see vadflow.data.supervision)."""
     _load_adapters()
     try:
         fn = ADAPTERS[adapter]
@@ -281,6 +281,8 @@ def discover(
             raise
         raise DataError(f"dataset {dataset!r}: adapter {adapter!r} {exc}", f"check datasets.{dataset}.options") from None
     manifest.adapter = adapter
+    if supervision is None:
+        return manifest
     from vadflow.data.supervision import apply_supervision
 
     return apply_supervision(manifest, supervision)

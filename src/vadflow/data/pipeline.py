@@ -16,10 +16,10 @@ def list_videos(
     out: str | Path,
     *,
     options: dict[str, Any] | None = None,
-    supervision: str = "unsupervised",
 ) -> Manifest:
-    """Discover a dataset's videos and write its manifest."""
-    manifest = discover(dataset, adapter, root, options=options, supervision=supervision)
+    """Discover a dataset's videos (every training video, with all its annotations: which of
+    them a method trains on is its supervision regime's choice) and write its manifest."""
+    manifest = discover(dataset, adapter, root, options=options)
     manifest.write(out)
     return manifest
 

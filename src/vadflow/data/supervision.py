@@ -1,4 +1,6 @@
 """Supervision regimes (Wan et al., LAD, Table 2): what the training split of a manifest may use.
+The regime is the method's (``MethodInfo.supervision``, or an entry's ``supervision:``): the
+manifest keeps every video, and each method's training stores are chosen by its regime.
 
   unsupervised  training videos that are normal; no labels
   weakly        every training video, with its video-level label only
@@ -10,10 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from vadflow.data.layout import Manifest
+from vadflow.data.layout import Manifest, VideoEntry
 from vadflow.errors import DataError
 
 REGIMES = ("unsupervised", "weakly", "fully")
+SHORT = {"U": "unsupervised", "W": "weakly", "F": "fully"}
+
+
+def training_videos(manifest: Manifest, regime: str) -> list[VideoEntry]:
+    """The training videos a method in ``regime`` (long name or U/W/F) trains on, in manifest order."""
+    return apply_supervision(manifest, SHORT.get(regime, regime)).split("train")
 
 
 def apply_supervision(manifest: Manifest, regime: str) -> Manifest:

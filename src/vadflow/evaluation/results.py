@@ -49,7 +49,7 @@ def evaluate(
     convention: str = "minmax_micro",
     pixel_coverage: float = 0.4,
 ) -> dict[str, Any]:
-    from vadflow.methods.runner import read_scores
+    from vadflow.scores import read_scores
 
     attrs, scores, maps = read_scores(scores_path)
     labels, masks = load_ground_truth(test_stores)

@@ -19,7 +19,7 @@ from vadflow.data.store import FrameStore
 from vadflow.errors import ConfigError
 from vadflow.features.spec import FeatureSpec
 from vadflow.features.store import FeatureStore, FeatureStoreWriter
-from vadflow.methods.training import pick_device, progress, set_threads
+from vadflow.runtime import pick_device, prefetch, progress, set_threads
 
 
 def _pool(fmap, spec: FeatureSpec):
@@ -75,32 +75,6 @@ class _BackboneRunner:
         }
 
 
-def prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Compute the next ``depth`` items of ``items`` in a background thread (bounded memory)."""
-    import queue
-    import threading
-
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-
-    def work() -> None:
-        try:
-            for item in items:
-                q.put((item, None))
-        except BaseException as exc:  # handed to the consumer
-            q.put((None, exc))
-        q.put((done, None))
-
-    threading.Thread(target=work, daemon=True).start()
-    while True:
-        item, exc = q.get()
-        if exc is not None:
-            raise exc
-        if item is done:
-            return
-        yield item
-
-
 def _frame_chunks(store: FrameStore, size: int) -> Iterator[np.ndarray]:
     for start in range(0, store.n_frames, size):
         yield store.read(start, start + size)
@@ -132,10 +106,11 @@ def _extract_frame(
 
 
 def _extract_dynamic_images(store: FrameStore, spec: FeatureSpec, device: str, out: Path, desc: str) -> dict[str, Any]:
-    from vadflow.features.transforms import dynamic_image, dynamic_image_windows, window_of_frame
+    from vadflow.features.transforms import dynamic_image
+    from vadflow.windows import covering_windows, window_of_frame
 
     run = _BackboneRunner(spec, device)
-    windows = dynamic_image_windows(store.n_frames, spec.window, spec.stride)
+    windows = covering_windows(store.n_frames, spec.window, spec.stride)
     writer = None
     for b in progress(range(0, len(windows), spec.batch_size), desc, total=-(-len(windows) // spec.batch_size)):
         images = np.stack([dynamic_image(store.read(s, e), sqrt=spec.sqrt) for s, e in windows[b : b + spec.batch_size]])
@@ -219,12 +194,12 @@ def _extract_i3d(frames_or_flow, spec: FeatureSpec, device: str, out: Path, desc
 
     from vadflow.features.flow import flow_for_i3d
     from vadflow.features.i3d import build_i3d
-    from vadflow.features.transforms import dynamic_image_windows, window_of_frame
+    from vadflow.windows import covering_windows, window_of_frame
 
     model, info = build_i3d(spec.stream, spec.weights)
     model = model.to(device).eval()
     n = frames_or_flow.n_frames if spec.stream == "rgb" else len(frames_or_flow.frame_index)
-    windows = dynamic_image_windows(n, spec.window, spec.stride)
+    windows = covering_windows(n, spec.window, spec.stride)
     clips_per_batch = max(1, spec.batch_size // spec.window)
     writer = FeatureStoreWriter(out, (model.out_dim,), spec.dtype, max(clips_per_batch, 16), expected=len(windows))
     for b in progress(range(0, len(windows), clips_per_batch), desc, total=-(-len(windows) // clips_per_batch)):

@@ -115,7 +115,7 @@ def feature_closure(cfg: dict[str, Any], methods: list[str]) -> list[str]:
     for m in methods:
         if "fusion" in cfg["methods"][m]:
             continue
-        for key in resolve_method(cfg, m)["input"].features:
+        for key in resolve_method(cfg, m).input.features:
             visit(key)
     return out
 

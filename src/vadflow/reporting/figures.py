@@ -71,7 +71,7 @@ def plot_timeline(
 def plot_timelines(score_stores: Sequence[str | Path], test_stores: Sequence[str | Path], out_dir: str | Path) -> None:
     """Write ``<out_dir>/<video>.png`` for every test video (the folder appears when complete)."""
     from vadflow.data.store import FrameStore
-    from vadflow.methods.runner import read_scores
+    from vadflow.scores import read_scores
 
     runs = []
     for path in score_stores:

@@ -1,7 +1,7 @@
-"""Baselines of Luo et al.'s sRNN-AE tables that work on per-frame feature vectors.
+"""The scikit-learn baselines of Luo et al.'s tables on per-frame feature vectors.
 
-Pure numpy / scikit-learn / torch models with no I/O, config or workflow: a registered
-method wraps them (reads the features, flattens spatial-pyramid patches into rows
+Pure numpy / scikit-learn models with no I/O, config or workflow: a registered
+method (``baselines.methods``) wraps them (reads the features, flattens spatial-pyramid patches into rows
 where needed, checkpoints ``get_state()`` with ``torch.save``).
 
 Shared protocol (:class:`FeatureBaseline`):
@@ -17,21 +17,16 @@ Shared protocol (:class:`FeatureBaseline`):
 Models:
   * :class:`NearestSubspace`: K-means dictionary + least-squares (ridge) residual;
   * :class:`OneClassSVMBaseline`: one-class SVM on standardised features;
-  * :class:`LSTMAutoencoder`: LSTM encoder-decoder (Srivastava et al. 2015) over
-    windows of consecutive feature vectors.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-if TYPE_CHECKING:  # torch is imported lazily: the sklearn baselines do not need it
-    import torch
-
-__all__ = ["FeatureBaseline", "NearestSubspace", "OneClassSVMBaseline", "LSTMAutoencoder"]
+__all__ = ["FeatureBaseline", "NearestSubspace", "OneClassSVMBaseline"]
 
 
 @runtime_checkable
@@ -262,194 +257,4 @@ class OneClassSVMBaseline:
     def from_state(cls, state: dict[str, Any]) -> "OneClassSVMBaseline":
         model = cls(**{k: v for k, v in state.items() if k not in ("scaler", "svm")})
         model.scaler, model.svm = state["scaler"], state["svm"]
-        return model
-
-
-# ----------------------------------------------------------------------------- LSTM auto-encoder
-
-
-def _pad_to(video: np.ndarray, length: int) -> np.ndarray:
-    """Repeat the last row until the video has at least ``length`` rows (one window)."""
-    if len(video) >= length:
-        return video
-    return np.concatenate([video, np.repeat(video[-1:], length - len(video), axis=0)])
-
-
-def _build_net(input_dim: int, hidden: int, layers: int):
-    import torch
-    from torch import nn
-
-    class LSTMAENet(nn.Module):
-        """Encoder LSTM -> (h, c) -> unconditioned decoder LSTM -> linear read-out.
-
-        The decoder gets no inputs (a constant zero stream): everything it emits comes
-        from the encoder's final state, Srivastava et al.'s "unconditioned" decoder,
-        which cannot shortcut by copying its inputs. It emits the window in reverse
-        order (last frame first), as in that paper, so the first targets are the most
-        recently encoded frames. Feature mean/std are buffers, so they travel with
-        ``state_dict``.
-        """
-
-        def __init__(self):
-            super().__init__()
-            self.encoder = nn.LSTM(input_dim, hidden, num_layers=layers, batch_first=True)
-            self.decoder = nn.LSTM(1, hidden, num_layers=layers, batch_first=True)
-            self.readout = nn.Linear(hidden, input_dim)
-            self.register_buffer("feat_mean", torch.zeros(input_dim))
-            self.register_buffer("feat_std", torch.ones(input_dim))
-
-        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
-            """(B, L, D) standardised windows -> (B, L, D) reconstruction, original order."""
-            _, state = self.encoder(x)
-            zeros = x.new_zeros(x.shape[0], x.shape[1], 1)
-            out, _ = self.decoder(zeros, state)
-            return self.readout(out).flip(1)
-
-    return LSTMAENet()
-
-
-class LSTMAutoencoder:
-    """LSTM encoder-decoder auto-encoder over windows of ``seq_len`` feature vectors.
-
-    Features are standardised with the training rows' per-dimension mean and std (std
-    floored at 1e-6) so that MSE weighs dimensions comparably. Training: every window
-    of ``seq_len`` consecutive rows of every training video (stride ``train_stride``),
-    shuffled each epoch with a seeded generator; Adam, MSE loss, gradient norm clipped
-    at ``clip_grad`` (LSTMs occasionally spike). Videos shorter than ``seq_len`` are
-    padded by repeating their last row. Scoring: windows with stride 1; a row's score is
-    its squared reconstruction error (mean over D) averaged over the windows that
-    contain it. Weights are initialised from ``seed`` without touching torch's global
-    RNG, so CPU runs are deterministic.
-    """
-
-    def __init__(
-        self,
-        input_dim: int,
-        hidden: int = 512,
-        layers: int = 1,
-        seq_len: int = 10,
-        lr: float = 1e-3,
-        epochs: int = 20,
-        batch_size: int = 64,
-        seed: int = 0,
-        train_stride: int = 1,
-        clip_grad: float = 5.0,
-        score_batch_size: int = 256,
-    ):
-        import torch
-
-        if seq_len < 1 or train_stride < 1:
-            raise ValueError("LSTMAutoencoder: seq_len and train_stride must be >= 1")
-        self.input_dim, self.hidden, self.layers = int(input_dim), int(hidden), int(layers)
-        self.seq_len, self.lr, self.epochs, self.batch_size = int(seq_len), float(lr), int(epochs), int(batch_size)
-        self.seed, self.train_stride, self.clip_grad = int(seed), int(train_stride), float(clip_grad)
-        self.score_batch_size = int(score_batch_size)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            self.net = _build_net(self.input_dim, self.hidden, self.layers)
-        self.device = "cpu"
-        self.train_losses: list[float] = []
-
-    def _config(self) -> dict[str, Any]:
-        return {
-            "input_dim": self.input_dim, "hidden": self.hidden, "layers": self.layers, "seq_len": self.seq_len,
-            "lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed,
-            "train_stride": self.train_stride, "clip_grad": self.clip_grad, "score_batch_size": self.score_batch_size,
-        }
-
-    def _to(self, device: str | None) -> None:
-        if device is not None and device != self.device:
-            self.net.to(device)
-            self.device = device
-
-    def _standardise(self, x: "torch.Tensor") -> "torch.Tensor":
-        return (x - self.net.feat_mean) / self.net.feat_std
-
-    def fit(
-        self,
-        videos: Sequence[np.ndarray],
-        device: str = "cpu",
-        log: Callable[[int, float], None] | None = None,
-    ) -> "LSTMAutoencoder":
-        import torch
-
-        vids = [v for v in _check_videos(videos, "LSTMAutoencoder") if len(v)]
-        if vids[0].shape[1] != self.input_dim:
-            raise ValueError(f"LSTMAutoencoder: videos have D={vids[0].shape[1]}, model has input_dim={self.input_dim}")
-        self._to(device)
-        rows = np.concatenate(vids).astype(np.float64)
-        self.net.feat_mean.copy_(torch.from_numpy(rows.mean(0)).float())
-        self.net.feat_std.copy_(torch.from_numpy(np.maximum(rows.std(0), 1e-6)).float())
-
-        L = self.seq_len
-        padded = [_pad_to(v, L) for v in vids]
-        offsets = np.cumsum([0] + [len(v) for v in padded[:-1]])
-        starts = np.concatenate([o + np.arange(0, len(v) - L + 1, self.train_stride) for o, v in zip(offsets, padded)])
-        data = self._standardise(torch.from_numpy(np.concatenate(padded)).to(device))
-        window = torch.arange(L, device=device)
-        starts_t = torch.from_numpy(starts).to(device)
-
-        gen = torch.Generator().manual_seed(self.seed)
-        opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
-        self.net.train()
-        for epoch in range(1, self.epochs + 1):
-            order = torch.randperm(len(starts), generator=gen).to(device)
-            total = 0.0
-            for b in range(0, len(order), self.batch_size):
-                idx = starts_t[order[b : b + self.batch_size]]
-                x = data[idx[:, None] + window]  # (B, L, D)
-                loss = (self.net(x) - x).pow(2).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.clip_grad > 0:
-                    torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.clip_grad)
-                opt.step()
-                total += loss.item() * len(idx)
-            epoch_loss = total / len(starts)
-            self.train_losses.append(epoch_loss)
-            if log is not None:
-                log(epoch, epoch_loss)
-        self.net.eval()
-        return self
-
-    def score(self, video: np.ndarray, device: str | None = None) -> np.ndarray:
-        import torch
-
-        y = _check_video(video, self.input_dim, "LSTMAutoencoder")
-        T, L = len(y), self.seq_len
-        if T == 0:
-            return np.zeros(0)
-        self._to(device)
-        data = self._standardise(torch.from_numpy(_pad_to(y, L)).to(self.device))
-        n = len(data)
-        err_sum = torch.zeros(n, dtype=torch.float64)
-        counts = torch.zeros(n, dtype=torch.float64)
-        window = torch.arange(L)
-        self.net.eval()
-        with torch.inference_mode():
-            for b in range(0, n - L + 1, self.score_batch_size):
-                starts = torch.arange(b, min(b + self.score_batch_size, n - L + 1))
-                idx = starts[:, None] + window  # (B, L) row indices
-                x = data[idx.to(self.device)]
-                err = (self.net(x) - x).pow(2).mean(-1).double().cpu()  # (B, L)
-                err_sum.index_add_(0, idx.reshape(-1), err.reshape(-1))
-                counts.index_add_(0, idx.reshape(-1), torch.ones(idx.numel(), dtype=torch.float64))
-        return (err_sum / counts)[:T].numpy()
-
-    def state_dict(self) -> dict[str, Any]:
-        """The network's weights and feature normalisation (CPU tensors)."""
-        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.net.load_state_dict(state)
-        self.net.eval()
-
-    def get_state(self) -> dict[str, Any]:
-        return {"config": self._config(), "net": self.state_dict(), "train_losses": list(self.train_losses)}
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "LSTMAutoencoder":
-        model = cls(**state["config"])
-        model.load_state_dict(state["net"])
-        model.train_losses = list(state.get("train_losses", []))
         return model

@@ -62,27 +62,23 @@ therefore reproduces ``sista_codes`` exactly.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-#: λ1 in the Algorithm-1 convention (threshold λ1/γ); value of the authors' release
-DEFAULT_LAM1 = 0.1
-#: the paper's λ2
-DEFAULT_LAM2 = 2.0
-#: δ² of the Gaussian similarity
-DEFAULT_DELTA2 = 100.0
-#: SISTA iterations for TSC / layers of the sRNN-AE
-TSC_K = 30
-SRNN_K = 3
-#: weight decay β of the sRNN-AE loss
-DEFAULT_BETA = 0.005
-#: hidden width of the learned similarity φ (the release's ``n_gw``)
-DEFAULT_SIM_HIDDEN = (512,)
-#: γ is clamped to at least this in the sRNN-AE so U = I − AᵀA/γ cannot blow up
-GAMMA_MIN = 1e-6
+from vadflow.methods.nn.sparse import soft_nonneg
+from vadflow.methods.srnn import (
+    DEFAULT_BETA,
+    DEFAULT_DELTA2,
+    DEFAULT_LAM1,
+    DEFAULT_LAM2,
+    DEFAULT_SIM_HIDDEN,
+    GAMMA_MIN,
+    SRNN_K,
+    TSC_K,
+)
 
 ArrayLike = torch.Tensor | np.ndarray | Sequence
 
@@ -105,11 +101,6 @@ def _batched(x: torch.Tensor, name: str = "x") -> tuple[torch.Tensor, bool]:
     if x.dim() == 3:
         return x, False
     raise ValueError(f"{name} must be (T, D) or (B, T, D), got shape {tuple(x.shape)}")
-
-
-def soft_nonneg(v: torch.Tensor, b: torch.Tensor | float) -> torch.Tensor:
-    """The paper's one-sided soft threshold max(v − b, 0): gives non-negative codes."""
-    return torch.relu(v - b)
 
 
 def lipschitz_gamma(A: ArrayLike, lam2: float, s_max: float = 1.0) -> float:
@@ -519,61 +510,6 @@ def srnn_loss(model: SRNNAE, x: ArrayLike, beta: float = DEFAULT_BETA) -> torch.
     return recon + beta * decay
 
 
-def random_clip_batches(
-    sequences: Sequence[ArrayLike], batch_size: int = 4, clip_len: int = 10, seed: int = 0
-) -> Iterator[torch.Tensor]:
-    """Endless (batch_size, clip_len, D) batches of random clips from (T_i, D) videos (the paper's sampling)."""
-    seqs = [_tensor(s) for s in sequences]
-    usable = [s for s in seqs if s.shape[0] >= clip_len]
-    if not usable:
-        raise ValueError(f"no sequence has {clip_len} frames")
-    rng = np.random.default_rng(seed)
-    while True:
-        picks = rng.integers(len(usable), size=batch_size)
-        clips = []
-        for i in picks:
-            start = int(rng.integers(usable[i].shape[0] - clip_len + 1))
-            clips.append(usable[i][start : start + clip_len])
-        yield torch.stack(clips)
-
-
-def train_srnn(
-    model: SRNNAE,
-    sequences_iter: Iterable[ArrayLike],
-    n_iter: int = 20000,
-    lr: float = 1e-5,
-    beta: float = DEFAULT_BETA,
-    rms_alpha: float = 0.9,
-    grad_clip: float | None = None,
-    callback: Callable[[int, float], None] | None = None,
-) -> list[float]:
-    """RMSProp on ``srnn_loss`` for ``n_iter`` batches (B, T, D) from ``sequences_iter``; returns the losses.
-
-    ``rms_alpha`` 0.9 is TensorFlow's RMSProp decay, which the authors trained with.
-    """
-    optimizer = torch.optim.RMSprop([p for p in model.parameters() if p.requires_grad], lr=lr, alpha=rms_alpha)
-    batches = iter(sequences_iter)
-    losses: list[float] = []
-    model.train()
-    for i in range(n_iter):
-        try:
-            batch = next(batches)
-        except StopIteration:
-            raise ValueError(f"sequences_iter ran out after {i} batches, {n_iter} needed") from None
-        optimizer.zero_grad(set_to_none=True)
-        loss = srnn_loss(model, batch, beta)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"sRNN-AE loss is {float(loss)} at iteration {i}")
-        loss.backward()
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        losses.append(float(loss.detach()))
-        if callback is not None:
-            callback(i, losses[-1])
-    return losses
-
-
 __all__ = [
     "DEFAULT_LAM1",
     "DEFAULT_LAM2",
@@ -592,6 +528,4 @@ __all__ = [
     "LearnedSimilarity",
     "SRNNAE",
     "srnn_loss",
-    "random_clip_batches",
-    "train_srnn",
 ]

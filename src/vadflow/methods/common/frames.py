@@ -1,0 +1,47 @@
+"""Frames as a method wants them: resized, gray or RGB, as uint8 (T, C, h, w)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vadflow.data.store import FrameStore
+from vadflow.methods.api import InputSpec
+
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def convert_color(frames: np.ndarray, color: str) -> np.ndarray:
+    """(T, H, W, C) uint8 -> (T, H, W, 1 or 3) float32 in the method's colour. A gray store
+    becomes RGB by repeating its channel (the three channels are then equal)."""
+    x = frames.astype(np.float32)
+    if color == "gray" and x.shape[-1] == 3:
+        return (x @ _LUMA)[..., None]
+    if color == "rgb" and x.shape[-1] == 1:
+        return np.repeat(x, 3, axis=-1)
+    return x
+
+
+def target_size(store: FrameStore, spec: InputSpec) -> tuple[int, int]:
+    _, h, w, _ = store.shape
+    return (spec.height or h, spec.width or w)
+
+
+def prepare_frames(frames: np.ndarray, spec: InputSpec, size: tuple[int, int]) -> np.ndarray:
+    """uint8 (T, H, W, C) from a store -> uint8 (T, C, h, w) in the method's colour and size
+    (area interpolation when shrinking, bilinear when growing). Frame by frame, so any
+    grouping of frames into calls gives the same result."""
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(convert_color(frames, spec.color)).permute(0, 3, 1, 2)
+    if tuple(t.shape[-2:]) != tuple(size):
+        t = F.interpolate(t, size=size, mode="area" if size[0] <= t.shape[-2] else "bilinear")
+    return t.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def load_video(store: FrameStore, spec: InputSpec, chunk: int = 256) -> np.ndarray:
+    """The whole video as uint8 (T, C, h, w), read chunk by chunk."""
+    size = target_size(store, spec)
+    return np.concatenate(
+        [prepare_frames(store.read(s, s + chunk), spec, size) for s in range(0, store.n_frames, chunk)]
+    )

@@ -1,0 +1,1 @@
+"""Network blocks shared by several papers' methods: pure torch, no I/O, no config."""

@@ -1,0 +1,155 @@
+"""Train a configured method on a dataset's training stores, and score its test stores.
+
+These are the functions behind the workflow's ``train`` and ``score`` rules and the CLI.
+Training keeps only the videos the method's supervision regime admits (the workflow asks for
+exactly those already), shows the method only the labels that regime allows, and resumes
+from ``<model>.resume.pt`` when an earlier run of the same configuration was killed. The
+checkpoint holds the resolved method entry, so scoring needs nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from vadflow import __version__
+from vadflow.errors import ConfigError
+from vadflow.methods import get_method_class
+from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput, admitted
+from vadflow.methods.engine.log import TrainLog, load_checkpoint, save_checkpoint
+from vadflow.runtime import pick_device, seed_everything, set_threads
+from vadflow.scores import VideoScores, frame_weighted_stats, write_scores
+
+Stores = Sequence[str | Path]
+
+
+def as_run(run: MethodRun | Mapping[str, Any]) -> MethodRun:
+    return run if isinstance(run, MethodRun) else MethodRun.from_dict(run)
+
+
+def build(run: MethodRun, device: str) -> Method:
+    return get_method_class(run.method)(run, device=device)
+
+
+def open_videos(
+    frame_stores: Stores,
+    feature_stores: Mapping[str, Stores] | None = None,
+    supervision: Supervision | None = None,
+) -> list[VideoInput]:
+    """VideoInputs from frame stores and, per feature key, the feature stores in the same video
+    order; ``supervision`` None for test videos (no labels shown to the method)."""
+    feature_stores = feature_stores or {}
+    for key, paths in feature_stores.items():
+        if len(paths) != len(frame_stores):
+            raise ConfigError(
+                f"{len(paths)} stores of feature {key!r} for {len(frame_stores)} videos",
+                "give one feature store per frame store, in the same order",
+            )
+    return [
+        VideoInput.open(f, {k: paths[i] for k, paths in feature_stores.items()}, supervision)
+        for i, f in enumerate(frame_stores)
+    ]
+
+
+def resume_path(model_out: str | Path) -> Path:
+    """Where training keeps its resume checkpoint: beside the model (not a workflow output)."""
+    return Path(model_out).with_suffix(".resume.pt")
+
+
+def fingerprint(run: MethodRun, videos: Sequence[VideoInput]) -> str:
+    """What a resume checkpoint must match: the method entry (not how often it checkpoints)
+    and the training videos with their feature stores."""
+    d = run.to_dict()
+    d["trainer"] = {k: v for k, v in d["trainer"].items() if k not in TrainerParams.CADENCE}
+    d["videos"] = [[str(v.frames.path), sorted(str(f.path) for f in v.features.values())] for v in videos]
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def train(
+    run: MethodRun | Mapping[str, Any],
+    train_stores: Stores,
+    model_out: str | Path,
+    log_csv: str | Path | None = None,
+    *,
+    features: Mapping[str, Stores] | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Fit the method; write the checkpoint atomically and the training log (CSV).
+
+    ``features`` maps each feature key of the method's input to the training videos'
+    feature stores, in the order of ``train_stores``."""
+    run = as_run(run)
+    set_threads(threads)
+    seed_everything(run.seed)
+    dev = pick_device(device)
+    method = build(run, dev)
+    videos = [v for v in open_videos(train_stores, features, run.supervision)
+              if admitted(v.frames.attrs.get("video_label"), run.supervision)]
+    if not videos:
+        raise ConfigError(
+            f"{run.name}: none of the {len(train_stores)} training videos is admitted under supervision "
+            f"{run.supervision.value}",
+            "unsupervised methods train on normal videos only: give normal training videos",
+        )
+    print(f"training {run.name} ({run.method}, {run.supervision.value}) on {len(videos)} videos, device {dev}",
+          file=sys.stderr)
+    log = TrainLog(log_csv)
+    ctx = FitContext(log=log, device=dev, checkpoint=resume_path(model_out), fingerprint=fingerprint(run, videos))
+    t0 = time.perf_counter()
+    try:
+        method.fit(videos, ctx)
+    finally:
+        log.close()
+    info = {
+        "config": run.to_dict(),
+        "state": method.state(),
+        "train_seconds": time.perf_counter() - t0,
+        "train_videos": [str(v.frames.path) for v in videos],
+        "device": dev,
+        "vadflow_version": __version__,
+    }
+    save_checkpoint(info, model_out)
+    return info
+
+
+def score(
+    model_path: str | Path,
+    test_stores: Stores,
+    out: str | Path,
+    *,
+    features: Mapping[str, Stores] | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+) -> None:
+    """Score every test video; write a scores store (one array per video, maps where the method has them)."""
+    set_threads(threads)
+    ckpt = load_checkpoint(model_path, weights_only=False)  # scikit-learn baselines store estimators
+    run = MethodRun.from_dict(ckpt["config"])
+    dev = pick_device(device)
+    method = build(run, dev)
+    method.load_state(ckpt["state"])
+    t0 = time.perf_counter()
+    results: dict[str, VideoScores] = {}
+    n_frames = 0
+    for video in open_videos(test_stores, features):
+        result = method.score_video(video)
+        if result.scores.shape != (video.n_frames,):
+            raise RuntimeError(f"{run.method} returned {result.scores.shape} scores for {video.n_frames} frames")
+        results[video.name] = result
+        n_frames += video.n_frames
+    seconds = time.perf_counter() - t0
+    write_scores(
+        out,
+        results,
+        run.to_dict(),
+        method_stats=frame_weighted_stats(results),
+        device=dev,
+        score_seconds=seconds,
+        frames_per_second=n_frames / seconds if seconds > 0 else None,
+        train_seconds=ckpt.get("train_seconds"),
+    )

@@ -1,0 +1,70 @@
+"""The sRNN-AE (Luo et al.): K = 3 unfolded SISTA layers whose weights are computed from
+θ = {A, λ1, λ2, γ, α0, Z}, trained by the engine with RMSProp (TensorFlow's decay 0.9, which
+the authors trained with) on reconstruction + β||θ||², batches of 4 random 10-frame clips of
+the per-cell sequences, for ``iterations`` steps. A starts as training feature vectors drawn
+at random (seeded), as in the authors' release."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from vadflow.methods.api import VideoInput
+from vadflow.methods.engine import Stage, StepContext, TorchMethod
+from vadflow.methods.engine.data import WindowDataset, sequence_windows
+from vadflow.methods.srnn.cells import CellSequences, code_stats
+from vadflow.methods.srnn.sparse_coding import SRNNAE, frame_errors, srnn_loss
+from vadflow.scores import VideoScores
+
+#: RMSProp decay of TensorFlow, which the authors trained with
+RMS_ALPHA = 0.9
+
+
+class SRNNAEMethod(CellSequences, TorchMethod):
+    def _build(self, input_dim: int, n_atoms: int, A: torch.Tensor | None = None) -> SRNNAE:
+        p = self.params
+        return SRNNAE(input_dim, n_atoms, p.K, p.lam1, p.lam2, similarity=p.similarity, seed=self.seed, A=A)
+
+    def setup(self, videos: Sequence[VideoInput]) -> None:
+        p = self.params
+        seqs = self.training_sequences(videos)
+        pool = np.concatenate(seqs)
+        n_atoms = min(p.n_atoms, len(pool))
+        init = pool[np.random.default_rng(self.seed).choice(len(pool), n_atoms, replace=False)].T  # (D, n_atoms)
+        self.model = self._build(pool.shape[-1], n_atoms, torch.from_numpy(np.ascontiguousarray(init)))
+        self.data = torch.from_numpy(pool)
+        self.starts = sequence_windows([len(s) for s in seqs], p.seq_len)
+        if len(self.starts) == 0:
+            raise ValueError(f"srnn_ae: no training sequence has {p.seq_len} frames (params.seq_len)")
+
+    def stages(self) -> list[Stage]:
+        p = self.params
+        return [Stage("fit", iterations=p.iterations, batch_size=p.batch_size, log_every=p.log_every)]
+
+    def train_dataset(self, videos: Sequence[VideoInput], stage: Stage) -> WindowDataset:
+        return WindowDataset(self.data, self.starts, self.params.seq_len)
+
+    def configure_optimizers(self, stage: Stage) -> torch.optim.Optimizer:
+        trainable = [q for q in self.model.parameters() if q.requires_grad]
+        return torch.optim.RMSprop(trainable, lr=self.params.lr, alpha=RMS_ALPHA)
+
+    def training_step(self, batch: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+        return {"loss": srnn_loss(ctx.model, batch, self.params.beta)}
+
+    def score_video(self, video: VideoInput) -> VideoScores:
+        x = self.device_sequences(video, self.device)
+        self.model.eval()
+        with torch.inference_mode():
+            x_hat, codes = self.model(x)
+            errors = frame_errors(x, x_hat)  # (P, T)
+        return VideoScores(scores=errors.amax(dim=0).double().cpu().numpy(), stats=code_stats(codes))
+
+    def state(self) -> dict[str, Any]:
+        return {"net": self.model.state_dict(), "input_dim": self.model.input_dim, "n_atoms": self.model.n_atoms}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model = self._build(state["input_dim"], state["n_atoms"])
+        self.model.load_state_dict(state["net"])
+        self.model.to(self.device)

@@ -1,0 +1,84 @@
+"""What every compute step shares: device choice, seeding, threads, progress bars, prefetching.
+
+Used by feature extraction, training and scoring alike; it imports torch lazily so that
+modules which only check config stay light.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from vadflow.errors import ConfigError
+
+
+def pick_device(preference: str = "auto") -> str:
+    """'cuda' when asked for or when auto and a GPU is present, else 'cpu'."""
+    import torch
+
+    if preference == "cpu":
+        return "cpu"
+    if preference == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("device: cuda was requested but no CUDA device is available", "use device: auto or cpu")
+        return "cuda"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (CPU and CUDA) and ask cuDNN for deterministic kernels."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+
+
+def set_threads(threads: int | None) -> None:
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
+def progress(iterable: Iterable, desc: str, total: int | None = None, initial: int = 0):
+    """A tqdm bar on stderr (which the workflow sends to the rule's log)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        iterable, desc=desc, total=total, initial=initial, file=sys.stderr, mininterval=2.0, dynamic_ncols=True
+    )
+
+
+def prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Compute the next ``depth`` items of ``items`` in a background thread (bounded memory)."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in items:
+                q.put((item, None))
+        except BaseException as exc:  # handed to the consumer
+            q.put((None, exc))
+        q.put((done, None))
+
+    threading.Thread(target=work, daemon=True).start()
+    while True:
+        item, exc = q.get()
+        if exc is not None:
+            raise exc
+        if item is done:
+            return
+        yield item
