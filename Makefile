@@ -28,6 +28,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/decode_throughput.py
 	$(BIN)/python benchmarks/feature_throughput.py
+	$(BIN)/python benchmarks/clip_loader.py
 	$(BIN)/python benchmarks/srnn_speed.py
 
 clean:

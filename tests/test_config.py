@@ -8,13 +8,13 @@ import pytest
 import yaml
 
 from conftest import REPO
-from vadflow.config import check_config, load_config, resolve_method, table_spec
+from vadflow.config import check_config, load_config, read_config, resolve_method, table_spec
 from vadflow.errors import ConfigError
 
 
 @pytest.fixture
 def cfg():
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    return read_config(REPO / "config" / "config.yaml")
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "tiny.yaml"])
@@ -144,3 +144,40 @@ def test_paper_table_needs_output(cfg):
     del cfg["reports"]["srnn_table1"]["output"]
     with pytest.raises(ConfigError, match="output"):
         check_config(cfg)
+
+
+def test_includes_merge_with_the_including_file_winning(tmp_path):
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers" / "p.yaml").write_text(
+        "methods:\n  a: {method: conv_ae, params: {epochs: 3}}\n  b: {method: conv_ae}\n"
+        "reports:\n  t: {output: reports/p/t.csv, title: T, datasets: [d], methods: [a, b]}\n"
+    )
+    (tmp_path / "main.yaml").write_text(
+        "include: [papers/p.yaml]\n"
+        "datasets: {d: {adapter: generic, root: /data}}\n"
+        "methods:\n  a: {method: conv_ae, params: {lr: 0.1}}\n"
+        "reports: {table3: {}}\n"
+    )
+    sources: dict = {}
+    cfg = read_config(tmp_path / "main.yaml", sources)
+    check_config(cfg)
+    assert "include" not in cfg and set(cfg["reports"]) == {"t", "table3"}
+    assert cfg["methods"]["a"]["params"] == {"epochs": 3, "lr": 0.1}  # merged, the main file wins
+    assert sources["methods.b"] == [str(tmp_path / "papers" / "p.yaml")]
+    assert sources["methods.a"] == [str(tmp_path / "main.yaml"), str(tmp_path / "papers" / "p.yaml")]
+    assert sources["datasets.d"] == [str(tmp_path / "main.yaml")]
+
+
+def test_include_errors(tmp_path):
+    (tmp_path / "a.yaml").write_text("include: [missing.yaml]\n")
+    with pytest.raises(ConfigError, match="include: missing.yaml was not found"):
+        read_config(tmp_path / "a.yaml")
+    (tmp_path / "b.yaml").write_text("include: [c.yaml]\n")
+    (tmp_path / "c.yaml").write_text("include: [c.yaml]\n")
+    with pytest.raises(ConfigError, match="includes itself"):
+        read_config(tmp_path / "b.yaml")
+
+
+def test_shipped_default_includes_the_srnn_tables():
+    cfg = load_config(REPO / "config" / "config.yaml")
+    assert "srnn_table7" in cfg["reports"] and "srnn_ae_late" in cfg["methods"] and "table3" in cfg["reports"]

@@ -12,6 +12,7 @@ import yaml
 from conftest import REPO, leftovers, moving_square
 from vadflow.data.decode import DecodeSpec, decode_video
 from vadflow.data.encode import write_mp4
+from vadflow.config import read_config
 from vadflow.errors import CheckpointError, ConfigError, DataError
 from vadflow.features.extract import extract_features
 from vadflow.features.spec import FeatureSpec, feature_spec, key_of, spec_id
@@ -20,7 +21,7 @@ from vadflow.features.store import FeatureStore
 
 @pytest.fixture
 def cfg():
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    return read_config(REPO / "config" / "config.yaml")
 
 
 def test_spec_id_follows_relevant_fields(cfg):

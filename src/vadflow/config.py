@@ -19,7 +19,6 @@ import jsonschema
 import yaml
 
 from vadflow.errors import ConfigError
-from vadflow.methods.api import InputSpec
 
 if TYPE_CHECKING:
     from vadflow.methods.api import MethodRun
@@ -97,14 +96,65 @@ def validate_schema(cfg: dict[str, Any], source: str = "the config") -> None:
     raise ConfigError(f"config key {where}: {e.message}", f"fix the value in {source}")
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
+def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist", "pass an existing file, e.g. config/config.yaml")
     try:
-        cfg = yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}", "fix the YAML syntax") from exc
+
+
+def merge_includes(cfg: dict[str, Any], folders: list[Path], sources: dict[str, list[str]] | None = None,
+                   _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """``cfg`` with the files its ``include:`` names merged in, recursively; the including file
+    wins over what it includes, and later includes over earlier ones. Each include is looked
+    up relative to ``folders`` in turn (the including file's folder first). ``sources``, when
+    given, collects for every top-level key and section entry ("methods.tsc") the files that
+    define it (for DVC's per-file params)."""
+    merged: dict[str, Any] = {}
+    for name in cfg.get("include", []) or []:
+        found = next((f / name for f in folders if (f / name).is_file()), None)
+        if found is None:
+            raise ConfigError(f"include: {name} was not found in {', '.join(map(str, folders))}",
+                              "give a path relative to the including config file")
+        found = found.resolve()
+        if found in _seen:
+            raise ConfigError(f"include: {found} includes itself", "break the include loop")
+        sub = _read_yaml(found)
+        _record_sources(sub, str(found), sources)
+        merged = deep_merge(merged, merge_includes(sub, [found.parent, *folders], sources, (*_seen, found)))
+    out = deep_merge(merged, {k: v for k, v in cfg.items() if k != "include"})
+    return out
+
+
+SECTION_KEYS = ("datasets", "methods", "features", "reports")
+
+
+def _record_sources(cfg: dict[str, Any], source: str, sources: dict[str, list[str]] | None) -> None:
+    if sources is None:
+        return
+    for k, v in cfg.items():
+        if k == "include":
+            continue
+        keys = [f"{k}.{e}" for e in v] if k in SECTION_KEYS and isinstance(v, dict) else [k]
+        for key in keys:
+            sources.setdefault(key, [])
+            if source not in sources[key]:
+                sources[key].append(source)
+
+
+def read_config(path: str | Path, sources: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """A config file with its includes merged in (not yet checked)."""
+    path = Path(path)
+    cfg = _read_yaml(path)
+    _record_sources(cfg, str(path.resolve()), sources)
+    return merge_includes(cfg, [path.resolve().parent], sources)
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read, merge the includes of, and check a config file."""
+    cfg = read_config(path)
     check_config(cfg, str(path))
     return cfg
 
@@ -133,7 +183,7 @@ def resolve_method(cfg: dict[str, Any], name: str) -> "MethodRun":
     filled from the method's ``MethodInfo``, params and input checked, the trainer settings of
     ``trainer:`` and the entry's own ``trainer:`` combined. Imports no torch."""
     from vadflow.methods import method_info
-    from vadflow.methods.api import MethodRun, Supervision, TrainerParams
+    from vadflow.methods.api import InputSpec, MethodRun, Supervision, TrainerParams
     from vadflow.params import params_from_dict
 
     methods = cfg.get("methods", {})
@@ -166,7 +216,7 @@ def resolve_method(cfg: dict[str, Any], name: str) -> "MethodRun":
 def _resolve_fusion(cfg: dict[str, Any], name: str, entry: dict[str, Any]) -> "MethodRun":
     """A late-fusion entry (vadflow.fusion): nothing is trained; its two streams must be trained entries."""
     from vadflow.fusion import LateFusionParams
-    from vadflow.methods.api import MethodRun, Supervision
+    from vadflow.methods.api import InputSpec, MethodRun, Supervision
     from vadflow.params import params_from_dict
 
     params = params_from_dict(LateFusionParams, entry["fusion"], where=f"methods.{name}.fusion")

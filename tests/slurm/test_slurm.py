@@ -42,7 +42,7 @@ CONFIG = [
 # Test-only speed-ups: first squeue check 1 s after a submission instead of 40 s
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1"]
 EXPECTED_JOBS = {"synthesize": 1, "list_videos": 1, "decode": 2, "train": 1, "score": 1, "evaluate": 1}
-# conv_ae's own resources (vadflow.methods.conv_ae default_resources): the GPU jobs
+# conv_ae's own resources (its MethodInfo.resources in vadflow.methods.conv_ae): the GPU jobs
 CONV_AE = {"NumCPUs": "2", "MinMemory": "8000M", "TimeLimit": "2:00:00"}
 TIMING_FIELDS = {"train_seconds", "score_frames_per_second"}
 

@@ -12,6 +12,7 @@ from vadflow.config import (
     SCHEMA_PATH,
     available_datasets,
     check_config,
+    merge_includes,
     dataset_root as configured_root,
     resolve_method,
     table_cells,
@@ -22,6 +23,12 @@ from vadflow.data.supervision import training_videos
 from vadflow.errors import ConfigError, DataError
 from vadflow.features.spec import feature_spec, key_of, spec_id
 
+# include: files are looked up beside the --configfile(s), then in the workflow's config/
+_merged = merge_includes(
+    config, [Path(f).resolve().parent for f in workflow.configfiles] + [Path(workflow.basedir) / "config"]
+)
+config.clear()
+config.update(_merged)
 check_config(config, "the config (config/config.yaml, --configfile or --config)")
 validate(config, str(SCHEMA_PATH))  # also fills the schema's defaults
 

@@ -188,9 +188,12 @@ def build_dvc_yaml(
     config_path: str = DEFAULT_CONFIG,
     root: str | Path = ".",
     snakemake: str = "snakemake",
+    sources: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The dvc.yaml content for ``cfg`` (read from ``config_path``, relative to ``root``, the
-    repository holding dvc.yaml), as a dict."""
+    repository holding dvc.yaml), as a dict. ``sources`` (from ``vadflow.config.read_config``)
+    says which file defines each key, where the config ``include:``s others: each key is then
+    tracked in the files that define it."""
     root = Path(root)
     params_file = _dep_path(Path(config_path), root)
     # another config is passed on; the Snakefile then skips its embedded default
@@ -202,7 +205,7 @@ def build_dvc_yaml(
         stage: dict[str, Any] = {
             "cmd": f"{snakemake} {outs[0]}{configfile} --cores all",
             "deps": CODE_DEPS + data_deps(cfg, table, root),
-            "params": [{params_file: stage_params(cfg, table)}],
+            "params": _params_by_file(stage_params(cfg, table), params_file, sources, root),
             "outs": [{o: dict(_OUT)} for o in outs],
         }
         if table == TABLE3:
@@ -235,6 +238,19 @@ def build_dvc_yaml(
     return out
 
 
+def _params_by_file(
+    keys: list[str], params_file: str, sources: dict[str, list[str]] | None, root: Path
+) -> list[dict[str, list[str]]]:
+    """[{file: keys}] with each key under the files that define it (all under ``params_file``
+    without ``sources``); the main config file first."""
+    by_file: dict[str, list[str]] = {params_file: []}
+    for key in keys:
+        files = [_dep_path(Path(f), root) for f in (sources or {}).get(key, [])] or [params_file]
+        for f in files:
+            by_file.setdefault(f, []).append(key)
+    return [{f: ks} for f, ks in by_file.items() if ks]
+
+
 def render(dvc_yaml: dict[str, Any], config_path: str = DEFAULT_CONFIG) -> str:
     body = yaml.safe_dump(dvc_yaml, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True)
     return HEADER.format(config=config_path) + body
@@ -246,12 +262,14 @@ def generate(
     snakemake: str = "snakemake",
 ) -> str:
     """The text of ``output`` (a dvc.yaml) for the config file ``config``."""
-    from vadflow.config import load_config
+    from vadflow.config import check_config, read_config
 
     root = Path(output).parent
-    cfg = load_config(config)
+    sources: dict[str, list[str]] = {}
+    cfg = read_config(config, sources)
+    check_config(cfg, str(config))
     params_file = _dep_path(Path(config).absolute(), root)
-    return render(build_dvc_yaml(cfg, params_file, root, snakemake), params_file)
+    return render(build_dvc_yaml(cfg, params_file, root, snakemake, sources), params_file)
 
 
 def diff(current: str, wanted: str, path: str) -> str:

@@ -33,6 +33,9 @@ def prepare_frames(frames: np.ndarray, spec: InputSpec, size: tuple[int, int]) -
     import torch
     import torch.nn.functional as F
 
+    channels = 1 if spec.color == "gray" else 3
+    if frames.shape[-1] == channels and tuple(frames.shape[1:3]) == tuple(size):
+        return np.ascontiguousarray(frames.transpose(0, 3, 1, 2))  # already as wanted: no float round trip
     t = torch.from_numpy(convert_color(frames, spec.color)).permute(0, 3, 1, 2)
     if tuple(t.shape[-2:]) != tuple(size):
         t = F.interpolate(t, size=size, mode="area" if size[0] <= t.shape[-2] else "bilinear")

@@ -21,6 +21,7 @@ from vadflow.data.store import FrameStore
 from vadflow.errors import ConfigError
 from vadflow.methods.api import InputSpec
 from vadflow.methods.common.frames import prepare_frames, target_size
+from vadflow.windows import sliding_windows
 
 
 class FrameChunkCache:
@@ -118,6 +119,5 @@ def sequence_windows(lengths: Sequence[int], length: int, step: int = 1) -> np.n
     """Start rows of every window of ``length`` rows lying inside one of consecutive sequences
     of the given lengths (concatenated in order), one every ``step`` rows."""
     offsets = np.cumsum([0, *lengths[:-1]])
-    return np.concatenate(
-        [o + np.arange(0, n - length + 1, step) for o, n in zip(offsets, lengths) if n >= length] or [np.zeros(0, int)]
-    ).astype(np.int64)
+    starts = [o + sliding_windows(n, length, step=step)[:, 0] for o, n in zip(offsets, lengths)]
+    return np.concatenate([np.zeros(0, np.int64), *starts]).astype(np.int64)

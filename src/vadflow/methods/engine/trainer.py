@@ -359,7 +359,7 @@ class Engine:
                     pos.sums[k] = pos.sums.get(k, 0.0) + v * size
                 pos.count += size
                 pos.batch += 1
-                bar.set_postfix(loss=f"{pos.sums.get('loss', 0.0) / max(pos.count, 1):.4g}")
+                bar.set_postfix(loss=f"{pos.sums.get('loss', 0.0) / max(pos.count, 1):.4g}", refresh=False)
                 self._after_step(pos, optimizers, epoch_end=False)
             self.ctx.log.log(stage=stage.name, epoch=pos.epoch, step=pos.step,
                              **{k: v / max(pos.count, 1) for k, v in pos.sums.items()}, samples=pos.count)
@@ -385,7 +385,7 @@ class Engine:
             if pos.step % stage.log_every == 0 or pos.step == stage.iterations:
                 self.ctx.log.log(stage=stage.name, epoch="", step=pos.step,
                                  **{k: v / pos.count for k, v in pos.sums.items()})
-                bar.set_postfix(loss=f"{pos.sums.get('loss', 0.0) / pos.count:.4g}")
+                bar.set_postfix(loss=f"{pos.sums.get('loss', 0.0) / pos.count:.4g}", refresh=False)
                 pos.sums, pos.count = {}, 0
             self._after_step(pos, optimizers, epoch_end=False)
 
