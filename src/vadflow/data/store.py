@@ -48,13 +48,36 @@ class GrowingArray:
             dimension_names=dimension_names,
         )
         self.n_rows = 0
+        self.chunk_rows = chunk_rows
+        self._whole = self._whole_chunk_view()
+
+    def _whole_chunk_view(self) -> zarr.Array | None:
+        """The array with zarr's "is this chunk all fill value?" test off, for chunks known not to be.
+
+        That test (np.array_equal with NaN handling) costs more CPU than lz4 itself; ``append`` skips
+        it only for chunks holding a non-zero value, so empty chunks are still left unwritten."""
+        with_config = getattr(self.array, "with_config", None)  # zarr >= 3.0.x
+        if with_config is None or not bool(np.asarray(self.array.fill_value) == 0):
+            return None
+        return with_config({"write_empty_chunks": True})
 
     def append(self, rows: np.ndarray) -> None:
-        end = self.n_rows + len(rows)
+        """Write ``rows`` after the last row, one chunk per zarr write.
+
+        A write of exactly one chunk is encoded from ``rows`` directly; a larger write would make
+        zarr build each chunk in a fill-valued buffer and copy into it. Stored bytes are the same."""
+        rows = np.ascontiguousarray(rows, dtype=self.array.dtype)
+        start, end = self.n_rows, self.n_rows + len(rows)
         capacity = self.array.shape[0]
         if end > capacity:
             self.array.resize((max(end, 2 * capacity),) + self.array.shape[1:])
-        self.array[self.n_rows : end] = np.ascontiguousarray(rows, dtype=self.array.dtype)
+            self._whole = self._whole_chunk_view()  # a view keeps the shape it was made with
+        while start < end:
+            stop = min(end, (start // self.chunk_rows + 1) * self.chunk_rows)
+            piece = rows[start - self.n_rows : stop - self.n_rows]
+            whole = self._whole is not None and stop - start == self.chunk_rows and piece.any()
+            (self._whole if whole else self.array)[start:stop] = piece
+            start = stop
         self.n_rows = end
 
     def close(self) -> None:

@@ -85,6 +85,7 @@ class TrainerParams:
     precision: str = "32-true"  # "bf16-mixed" / "16-mixed": mixed precision, on CUDA only
     devices: int = 1
     strategy: str = "auto"  # "ddp" for several GPUs
+    deterministic: bool = False  # torch.use_deterministic_algorithms (CUDA: slower; CPU runs are deterministic anyway)
     num_workers: int = 0  # DataLoader worker processes reading clips from Zarr
     cache_mb: int = 1024  # decoded frame chunks the clip loader keeps, per worker
     checkpoint_every_minutes: float = 10.0  # a resume checkpoint at least this often

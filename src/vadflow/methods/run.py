@@ -114,6 +114,8 @@ def train(
         "vadflow_version": __version__,
     }
     save_checkpoint(info, model_out)
+    if ctx.checkpoint is not None:
+        ctx.checkpoint.unlink(missing_ok=True)  # the model is safe: nothing left to resume
     return info
 
 

@@ -226,6 +226,8 @@ class Engine:
             if t.precision not in ("32-true", "32"):
                 print(f"trainer.precision {t.precision} needs CUDA: training in 32-bit on the CPU", file=sys.stderr)
             fabric = Fabric(accelerator="cpu", devices=1, precision="32-true")
+        if t.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)  # warn where an op has no such kernel
         fabric.launch()
         return fabric
 
@@ -286,8 +288,7 @@ class Engine:
                     continue
                 self._run_stage(si, stage, videos, resume if resume and si == resume["position"]["stage_index"] else None)
                 resume = None
-        if self.ctx.checkpoint is not None and self.ctx.checkpoint.exists() and fabric.is_global_zero:
-            self.ctx.checkpoint.unlink()  # the final model is written by the caller
+        # the resume checkpoint stays until the caller has written the final model (run.train removes it)
 
     def _run_stage(self, si: int, stage: Stage, videos: Sequence[VideoInput], resume: dict[str, Any] | None) -> None:
         method, fabric = self.method, self.fabric
