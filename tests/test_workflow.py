@@ -143,7 +143,7 @@ def test_param_change_reruns_only_that_method(tiny_run: Path):
 def test_decode_change_reruns_that_dataset(tiny_run: Path):
     proc = snakemake(tiny_run, "reports/table3.csv", dry_run=True, config=("datasets={walkway: {decode: {chunk_frames: 4}}}",))
     jobs = planned_jobs(proc)
-    assert jobs["decode"] == 4  # the walkway's 2 train + 2 test videos only
+    assert jobs["decode"] == 2  # the walkway's only: its 2 train and its 2 test videos are one shard each
     assert jobs["train"] == 6 and "synthesize" not in jobs  # every method on the walkway, nothing else
 
 
@@ -200,7 +200,8 @@ def test_lint_is_clean():
 
 
 def test_feature_targets(tiny_run: Path):
-    """Feature stores per (video, spec), an index per (dataset, spec); names follow the spec."""
+    """Feature stores per (video, spec), computed per shard of videos; an index per (dataset, spec);
+    names follow the spec."""
     targets = [f"work/walkway/features/{k}.json" for k in ("effnet_tmax", "effnet_dynamic", "i3d_flow")]
     snakemake(tiny_run, *targets)
     index = json.loads((tiny_run / "work/walkway/features/effnet_tmax.json").read_text())
@@ -213,7 +214,7 @@ def test_feature_targets(tiny_run: Path):
     # a changed parameter reruns that spec and what is built on it, nothing else
     proc = snakemake(tiny_run, *targets, dry_run=True, config=("features={effnet_spp: {input_size: 96}}",))
     jobs = planned_jobs(proc)
-    assert jobs == {"extract_features": 8, "feature_index": 1}  # spp + tmax for 4 videos, the tmax index
+    assert jobs == {"extract_features": 4, "feature_index": 1}  # spp + tmax for 2 shards, the tmax index
 
 
 @pytest.mark.realdata

@@ -19,6 +19,7 @@ from vadflow.config import (
     table_spec,
 )
 from vadflow.data.layout import Manifest
+from vadflow.data.shards import SHARD_FRAMES, plan_shards
 from vadflow.data.supervision import training_videos
 from vadflow.errors import ConfigError, DataError
 from vadflow.features.spec import feature_spec, key_of, spec_id
@@ -59,6 +60,7 @@ wildcard_constraints:
     video="[^/]+",
     feature="[A-Za-z0-9_]+-[0-9a-f]{8}",
     key="[A-Za-z0-9_]+",
+    shard="[0-9]{3}",
 
 
 def dataset_cfg(dataset):
@@ -114,10 +116,45 @@ def test_stores(wildcards):
     return frame_stores(wildcards.dataset, "test")
 
 
-def video_inputs(wildcards):
-    """The source video (or frame folder) and its annotation files."""
-    entry = manifest(wildcards.dataset).get(wildcards.split, wildcards.video)
-    return [p for p in (entry.source, entry.labels, entry.masks) if p]
+def shards(dataset, split):
+    """{shard id: videos}: the jobs that decode a split and extract its features (vadflow.data.shards)."""
+    return plan_shards(manifest(dataset).split(split), config.get("shard_frames", SHARD_FRAMES))
+
+
+def shard_video_names(wildcards):
+    return [v.name for v in shards(wildcards.dataset, wildcards.split)[wildcards.shard]]
+
+
+def shard_sources(wildcards):
+    """The source videos (or frame folders) of a shard's videos, and their annotation files."""
+    videos = shards(wildcards.dataset, wildcards.split)[wildcards.shard]
+    return [p for v in videos for p in (v.source, v.labels, v.masks) if p]
+
+
+def shards_of(dataset, split, videos):
+    """The ids of the shards holding these videos, in order."""
+    owner = {v.name: sid for sid, members in shards(dataset, split).items() for v in members}
+    return list(dict.fromkeys(owner[v.name] for v in videos))
+
+
+def frame_shard_files(dataset, split, method=None):
+    """What a job that reads these frame stores waits for: the decode jobs (shards) that write them."""
+    ids = shards_of(dataset, split, split_videos(dataset, split, method))
+    return [f"work/{dataset}/frames/{split}/shard-{s}.json" for s in ids]
+
+
+def feature_shard_files(dataset, key, split, method=None):
+    fid = spec_id(config, key)
+    ids = shards_of(dataset, split, split_videos(dataset, split, method))
+    return [f"work/{dataset}/features/{fid}/{split}/shard-{s}.json" for s in ids]
+
+
+def test_shard_files(wildcards):
+    return frame_shard_files(wildcards.dataset, "test")
+
+
+def train_shard_files(wildcards):
+    return frame_shard_files(wildcards.dataset, "train", wildcards.method)
 
 
 def method_resource(name, default=None):
@@ -164,12 +201,25 @@ def feature_gpu(feature):
 
 
 def feature_source(wildcards):
-    """The frame store, or (temporal_max, I3D flow stream, a frame spec on flow images) the source spec's store."""
+    """The decode shard, or (temporal_max, I3D flow stream, a frame spec on flow images) the source
+    spec's shard of the same videos."""
     spec = feature_spec(config, checked_feature_key(wildcards.feature))
     if spec.reads_features:
         source = spec_id(config, spec.source)
-        return f"work/{wildcards.dataset}/features/{source}/{wildcards.split}/{wildcards.video}.zarr"
-    return f"work/{wildcards.dataset}/frames/{wildcards.split}/{wildcards.video}.zarr"
+        return f"work/{wildcards.dataset}/features/{source}/{wildcards.split}/shard-{wildcards.shard}.json"
+    return f"work/{wildcards.dataset}/frames/{wildcards.split}/shard-{wildcards.shard}.json"
+
+
+def feature_shard_stores(wildcards):
+    """(source stores, feature stores) of a feature shard's videos."""
+    spec = feature_spec(config, checked_feature_key(wildcards.feature))
+    d, split = wildcards.dataset, wildcards.split
+    names = shard_video_names(wildcards)
+    base = f"work/{d}/features/{spec_id(config, spec.source)}" if spec.reads_features else f"work/{d}/frames"
+    return (
+        [f"{base}/{split}/{v}.zarr" for v in names],
+        [f"work/{d}/features/{wildcards.feature}/{split}/{v}.zarr" for v in names],
+    )
 
 
 def feature_stores(dataset, key, split, method=None):
@@ -188,4 +238,10 @@ def method_features(split):
 
 
 def method_feature_inputs(split):
-    return lambda wildcards: [p for paths in method_features(split)(wildcards).values() for p in paths]
+    """The feature shards (jobs) that write the stores of ``method_features``."""
+
+    def files(wildcards):
+        keys = METHODS[wildcards.method]["input"]["features"]
+        return [f for key in keys for f in feature_shard_files(wildcards.dataset, key, split, wildcards.method)]
+
+    return files

@@ -1,4 +1,4 @@
-# Data: synthetic generation, the per-dataset video listing (a checkpoint), per-video decode.
+# Data: synthetic generation, the per-dataset video listing (a checkpoint), decode by shards of videos (vadflow.data.shards), one store per video.
 
 
 rule synthesize:
@@ -45,22 +45,27 @@ checkpoint list_videos:
 
 
 rule decode:
-    """Decode one video (or frame folder) with its labels and masks into a Zarr frame store."""
+    """Decode the videos of one shard (consecutive videos up to `shard_frames` frames; one long
+    video is a shard of its own), each with its labels and masks into its own Zarr frame store."""
     input:
         manifest="work/{dataset}/manifest.json",
-        sources=video_inputs,
+        sources=shard_sources,
     output:
-        directory("work/{dataset}/frames/{split}/{video}.zarr"),
+        "work/{dataset}/frames/{split}/shard-{shard}.json",
     params:
         decode=lambda wildcards: dataset_cfg(wildcards.dataset).get("decode", {}),
+        videos=shard_video_names,
+        stores=lambda wildcards: [
+            f"work/{wildcards.dataset}/frames/{wildcards.split}/{v}.zarr" for v in shard_video_names(wildcards)
+        ],
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
     log:
-        "logs/decode/{dataset}/{split}/{video}.log",
+        "logs/decode/{dataset}/{split}/shard-{shard}.log",
     benchmark:
-        "logs/benchmarks/decode/{dataset}/{split}/{video}.tsv"
+        "logs/benchmarks/decode/{dataset}/{split}/shard-{shard}.tsv"
     conda:
         ENV
     script:

@@ -4,10 +4,11 @@
 rule evaluate:
     input:
         scores="work/{dataset}/scores/{method}.zarr",
-        stores=test_stores,
+        stores=test_shard_files,
     output:
         "results/{dataset}/{method}.json",
     params:
+        stores=test_stores,
         evaluation=config["evaluation"],
     threads: 1
     resources:

@@ -6,13 +6,14 @@ rule train:
     wildcard_constraints:
         method=TRAINED_RE,
     input:
-        frames=train_stores,
+        frames=train_shard_files,
         features=method_feature_inputs("train"),
     output:
         model="work/{dataset}/models/{method}/model.pt",
         losses="work/{dataset}/models/{method}/train_log.csv",
     params:
         method=lambda wildcards: METHODS[wildcards.method],
+        frames=train_stores,
         features=method_features("train"),
         device=config["device"],
     threads: method_resource("threads", 2)
@@ -36,11 +37,12 @@ rule score:
         method=TRAINED_RE,
     input:
         model="work/{dataset}/models/{method}/model.pt",
-        stores=test_stores,
+        stores=test_shard_files,
         features=method_feature_inputs("test"),
     output:
         directory("work/{dataset}/scores/{method}.zarr"),
     params:
+        stores=test_stores,
         features=method_features("test"),
         device=config["device"],
     threads: method_resource("threads", 2)

@@ -28,9 +28,11 @@ rule timeline_figures:
         scores=lambda wildcards: [
             f"work/{wildcards.dataset}/scores/{m}.zarr" for m in figure_methods(wildcards.dataset)
         ],
-        stores=test_stores,
+        stores=test_shard_files,
     output:
         directory("reports/figures/{dataset}/timelines"),
+    params:
+        stores=test_stores,
     threads: 1
     resources:
         mem_mb=2000,

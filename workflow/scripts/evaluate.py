@@ -9,7 +9,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
     evaluate(
         sm.input.scores,
-        list(sm.input.stores),
+        list(sm.params.stores),
         sm.output[0],
         dataset=sm.wildcards.dataset,
         convention=sm.params.evaluation["convention"],

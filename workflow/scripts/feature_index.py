@@ -7,4 +7,4 @@ from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
-    write_feature_index(sm.params.spec_id, {"train": list(sm.input.train), "test": list(sm.input.test)}, sm.output[0])
+    write_feature_index(sm.params.spec_id, {"train": list(sm.params.train), "test": list(sm.params.test)}, sm.output[0])

@@ -9,7 +9,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
     score(
         sm.input.model,
-        list(sm.input.stores),
+        list(sm.params.stores),
         sm.output[0],
         features=sm.params.features,
         device=sm.params.device,

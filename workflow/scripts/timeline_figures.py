@@ -7,4 +7,4 @@ from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
-    plot_timelines(list(sm.input.scores), list(sm.input.stores), sm.output[0])
+    plot_timelines(list(sm.input.scores), list(sm.params.stores), sm.output[0])

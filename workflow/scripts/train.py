@@ -9,7 +9,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with logged(sm.log[0]):
     train(
         sm.params.method,
-        list(sm.input.frames),
+        list(sm.params.frames),
         sm.output.model,
         sm.output.losses,
         features=sm.params.features,

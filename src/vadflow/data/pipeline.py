@@ -19,9 +19,27 @@ def list_videos(
 ) -> Manifest:
     """Discover a dataset's videos (every training video, with all its annotations: which of
     them a method trains on is its supervision regime's choice) and write its manifest."""
-    manifest = discover(dataset, adapter, root, options=options)
+    from vadflow.data.shards import probe_frame_counts
+
+    manifest = probe_frame_counts(discover(dataset, adapter, root, options=options))
     manifest.write(out)
     return manifest
+
+
+def decode_shard(
+    manifest_path: str | Path, split: str, videos: list[str], stores: list[str | Path], out: str | Path,
+    decode_cfg: dict[str, Any] | None,
+) -> None:
+    """Decode the videos of one shard (vadflow.data.shards), each into its own store; then write
+    ``out``, the list of stores written (the job's output)."""
+    import json
+
+    from vadflow.atomic import atomic_path
+
+    for video, store in zip(videos, stores, strict=True):
+        decode_manifest_entry(manifest_path, split, video, store, decode_cfg)
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps({"split": split, "videos": list(videos), "stores": [str(s) for s in stores]}, indent=1))
 
 
 def decode_manifest_entry(

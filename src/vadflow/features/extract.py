@@ -6,10 +6,11 @@ path and moved into place; a NaN anywhere stops the job and leaves nothing behin
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -92,10 +93,24 @@ def _flow_image_chunks(flow: FeatureStore, size: int) -> Iterator[np.ndarray]:
         yield np.concatenate([flow_to_uint8(f), flow_to_uint8(magnitude * 2.0 - 20.0)], axis=-1)
 
 
+@functools.lru_cache(maxsize=2)
+def _backbone(spec: FeatureSpec, device: str) -> "_BackboneRunner":
+    """The backbone of a spec on a device, loaded once per process (a shard job runs it on many videos)."""
+    return _BackboneRunner(spec, device)
+
+
+@functools.lru_cache(maxsize=2)
+def _i3d(stream: str, weights: str | None, device: str):
+    from vadflow.features.i3d import build_i3d
+
+    model, info = build_i3d(stream, weights)
+    return model.to(device).eval(), info
+
+
 def _extract_frame(
     frames: Iterator[np.ndarray], n_frames: int, spec: FeatureSpec, device: str, out: Path, desc: str
 ) -> dict[str, Any]:
-    run = _BackboneRunner(spec, device)
+    run = _backbone(spec, device)
     writer = None
     for rows in progress(run.run_ahead(frames), desc, total=-(-n_frames // spec.batch_size)):
         if writer is None:
@@ -109,7 +124,7 @@ def _extract_dynamic_images(store: FrameStore, spec: FeatureSpec, device: str, o
     from vadflow.features.transforms import dynamic_image
     from vadflow.windows import covering_windows, window_of_frame
 
-    run = _BackboneRunner(spec, device)
+    run = _backbone(spec, device)
     windows = covering_windows(store.n_frames, spec.window, spec.stride)
     writer = None
     for b in progress(range(0, len(windows), spec.batch_size), desc, total=-(-len(windows) // spec.batch_size)):
@@ -193,11 +208,9 @@ def _extract_i3d(frames_or_flow, spec: FeatureSpec, device: str, out: Path, desc
     import torch
 
     from vadflow.features.flow import flow_for_i3d
-    from vadflow.features.i3d import build_i3d
     from vadflow.windows import covering_windows, window_of_frame
 
-    model, info = build_i3d(spec.stream, spec.weights)
-    model = model.to(device).eval()
+    model, info = _i3d(spec.stream, spec.weights, device)
     n = frames_or_flow.n_frames if spec.stream == "rgb" else len(frames_or_flow.frame_index)
     windows = covering_windows(n, spec.window, spec.stride)
     clips_per_batch = max(1, spec.batch_size // spec.window)
@@ -279,3 +292,23 @@ def extract_features(
         )
         print(f"{desc}: {fs.attrs['n_rows']} rows {tuple(fs.features.shape[1:])} in {seconds:.1f} s", file=sys.stderr)
     return info
+
+
+def extract_shard(
+    spec: FeatureSpec,
+    spec_id: str,
+    sources: Sequence[str | Path],
+    outs: Sequence[str | Path],
+    done: str | Path,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+) -> None:
+    """``extract_features`` for every video of a shard (vadflow.data.shards), in one process so
+    that imports and the backbone are paid once; then ``done``, the list of stores written."""
+    import json
+
+    for source, out in zip(sources, outs, strict=True):
+        extract_features(spec, spec_id, source, out, device=device, threads=threads)
+    with atomic_path(done) as tmp:
+        tmp.write_text(json.dumps({"spec_id": spec_id, "stores": [str(o) for o in outs]}, indent=1))
