@@ -133,6 +133,7 @@ def test_stages_epochs_iterations_and_two_optimisers(tmp_path):
     (("ae", 12), {"checkpoint_every_epochs": 1}),  # from the end of epoch 2
     (("adv", 5), {"checkpoint_every_steps": 2}),  # iteration mode, both optimisers' states
     (("adv", 0), {}),  # at the stage boundary: the new stage starts afresh
+    (("adv", 5), {"checkpoint_every_steps": 2, "fabric": "always"}),  # the same through Lightning Fabric
 ])
 def test_resume_after_a_crash_is_bit_identical(tmp_path, crash_at, trainer):
     reference = _toy(trainer)
@@ -283,3 +284,14 @@ def test_trainer_settings_from_config():
            "methods": {"c": {"method": "conv_ae", "trainer": {"checkpoint_every_epochs": 2}}}}
     t = resolve_method(cfg, "c").trainer
     assert (t.checkpoint_every_minutes, t.checkpoint_every_epochs, t.precision) == (5, 2, "bf16-mixed")
+
+
+def test_lightning_fabric_and_the_plain_cpu_path_train_identically(tmp_path):
+    """On one CPU in 32-bit the engine skips Fabric's import (plain torch does the same); with
+    trainer.fabric: always it runs through Lightning Fabric: the models must be bit-identical."""
+    plain, fabric = _toy(), _toy({"fabric": "always"})
+    _fit(plain, tmp_path / "plain")
+    log = _fit(fabric, tmp_path / "fabric")
+    for k, v in plain.model.state_dict().items():
+        assert torch.equal(v, fabric.model.state_dict()[k]), k
+    assert log.rows[-1]["step"] == 7

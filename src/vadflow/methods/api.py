@@ -86,6 +86,7 @@ class TrainerParams:
     devices: int = 1
     strategy: str = "auto"  # "ddp" for several GPUs
     deterministic: bool = False  # torch.use_deterministic_algorithms (CUDA: slower; CPU runs are deterministic anyway)
+    fabric: str = "auto"  # auto: Lightning Fabric on CUDA, plain torch on one CPU (same results); always
     num_workers: int = 0  # DataLoader worker processes reading clips from Zarr
     cache_mb: int = 1024  # decoded frame chunks the clip loader keeps, per worker
     checkpoint_every_minutes: float = 10.0  # a resume checkpoint at least this often
@@ -94,10 +95,12 @@ class TrainerParams:
 
     #: fields that change how a run is carried out, not what it computes
     CADENCE: ClassVar[tuple[str, ...]] = (
-        "num_workers", "cache_mb", "checkpoint_every_minutes", "checkpoint_every_epochs", "checkpoint_every_steps",
+        "fabric", "num_workers", "cache_mb", "checkpoint_every_minutes", "checkpoint_every_epochs", "checkpoint_every_steps",
     )
 
     def __post_init__(self) -> None:
+        if self.fabric not in ("auto", "always"):
+            raise ConfigError(f"trainer.fabric {self.fabric!r} is not known", "use auto or always")
         known = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
         if self.precision not in known:
             raise ConfigError(f"trainer.precision {self.precision!r} is not known", f"use one of {', '.join(known)}")

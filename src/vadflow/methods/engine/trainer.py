@@ -1,6 +1,8 @@
 """One training engine for every torch method: Lightning Fabric under a loop of ours.
 
-Why Fabric and not Lightning's Trainer: Snakemake owns the outer loop (one job = one fit, no
+On one CPU in 32-bit Fabric adds nothing to plain torch but a several-second import per job,
+so the loop then runs on ``_SingleCPU`` (the same calls, done directly); ``trainer.fabric:
+always`` uses Fabric there too. Why Fabric and not Lightning's Trainer: Snakemake owns the outer loop (one job = one fit, no
 validation loop), methods train by epochs *or* by iterations and in stages, and a killed job
 must resume bit for bit, mid-epoch included. Fabric gives what we would otherwise hand-write
 — accelerator and device placement, mixed precision (``trainer.precision``), DDP
@@ -28,6 +30,7 @@ The loop
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import signal
@@ -170,6 +173,36 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+class _SingleCPU:
+    """What Lightning Fabric does on one CPU in 32-bit, which is nothing beyond plain torch: used
+    there instead of Fabric, whose import alone costs several seconds per training job (it pulls
+    in torch._dynamo and more), a large share of a short job. ``trainer.fabric: always`` uses
+    Fabric on the CPU too; the tests check that both give bit-identical models."""
+
+    global_rank, world_size, is_global_zero = 0, 1, True
+
+    def launch(self) -> None:
+        pass
+
+    def setup_module(self, module: nn.Module) -> nn.Module:
+        return module
+
+    def setup_optimizers(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        return optimizer
+
+    def setup_dataloaders(self, loader, use_distributed_sampler: bool = False):
+        return loader
+
+    def autocast(self):
+        return contextlib.nullcontext()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        loss.backward()
+
+    def clip_gradients(self, module: nn.Module, optimizer, max_norm: float):
+        return nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+
+
 class _Signals:
     """SIGTERM / SIGUSR1 set a flag; the loop checkpoints after the current step and stops."""
 
@@ -217,14 +250,17 @@ class Engine:
 
     # ------------------------------------------------------------------ set-up
     def _fabric(self):
+        t = self.trainer
+        if self.ctx.device != "cuda":
+            if t.precision not in ("32-true", "32"):
+                print(f"trainer.precision {t.precision} needs CUDA: training in 32-bit on the CPU", file=sys.stderr)
+            if t.fabric != "always":
+                return _SingleCPU()
         from lightning.fabric import Fabric
 
-        t = self.trainer
         if self.ctx.device == "cuda":
             fabric = Fabric(accelerator="cuda", devices=t.devices, strategy=t.strategy, precision=t.precision)
         else:
-            if t.precision not in ("32-true", "32"):
-                print(f"trainer.precision {t.precision} needs CUDA: training in 32-bit on the CPU", file=sys.stderr)
             fabric = Fabric(accelerator="cpu", devices=1, precision="32-true")
         if t.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)  # warn where an op has no such kernel
