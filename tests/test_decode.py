@@ -181,3 +181,40 @@ def test_label_intervals_past_the_end(small_video: Path, tmp_path: Path):
 
     err = _fails(small_video, tmp_path, "frames 20..34", labels=lambda n: intervals_to_labels([[20, 35]], n, "clip.mp4"))
     assert "30 frames" in str(err)
+
+
+def _chunk_files(store: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(store)): p.read_bytes() for p in sorted((store / "c").rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32"])
+def test_growing_array_matches_one_zarr_write(tmp_path: Path, dtype: str):
+    """Chunk-by-chunk appends (uneven sizes, resizes) store the same chunk files, byte for byte,
+    as one plain zarr write of all rows; all-zero chunks stay unwritten, as zarr leaves them."""
+    import zarr
+
+    from vadflow.data.store import FRAME_COMPRESSOR, GrowingArray
+
+    rng = np.random.default_rng(0)
+    rows = rng.integers(1, 255, (100, 6, 5, 3)).astype(dtype)
+    rows[16:32] = 0  # an all-zero chunk
+    rows[32:48] = 0
+    rows[33, 0, 0, 0] = 7  # zero where the quick check looks, non-zero elsewhere
+    rows[48:64] = -0.0  # zarr compares floats to the fill value bit for bit: written as float32 only
+
+    ours = zarr.open_group(str(tmp_path / "ours.zarr"), mode="w", zarr_format=3)
+    grow = GrowingArray(ours, "a", rows.shape[1:], dtype, 16, compressors=FRAME_COMPRESSOR)
+    for lo, hi in [(0, 5), (5, 45), (45, 48), (48, 100)]:
+        grow.append(rows[lo:hi])
+    grow.close()
+
+    ref = zarr.open_group(str(tmp_path / "ref.zarr"), mode="w", zarr_format=3)
+    plain = ref.create_array("a", shape=rows.shape, chunks=(16,) + rows.shape[1:], dtype=dtype,
+                             compressors=FRAME_COMPRESSOR)
+    plain[:] = rows
+
+    assert np.array_equal(ours["a"][:], rows)
+    got, want = _chunk_files(tmp_path / "ours.zarr" / "a"), _chunk_files(tmp_path / "ref.zarr" / "a")
+    assert "c/1/0/0/0" not in got and "c/2/0/0/0" in got
+    assert ("c/3/0/0/0" in got) == (dtype == "float32")
+    assert got == want
