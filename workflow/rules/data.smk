@@ -22,7 +22,7 @@ rule synthesize:
 
 
 checkpoint list_videos:
-    """List a dataset's videos; the per-video jobs below are planned from this list."""
+    """List a dataset's videos; the decode jobs (shards of videos) are planned from this list; it records frame counts."""
     input:
         dataset_root,
     output:
