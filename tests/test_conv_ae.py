@@ -89,3 +89,13 @@ def test_missing_checkpoint(tmp_path: Path, stores):
 
     with pytest.raises(CheckpointError, match="does not exist"):
         score(tmp_path / "none.pt", [stores[2]], tmp_path / "s.zarr")
+
+
+def test_rgb_input_is_refused_with_a_clear_error(stores):
+    from vadflow.errors import ConfigError
+
+    d, train_paths, _ = stores
+    m = _method()
+    m["input"] = {**m["input"], "color": "rgb"}
+    with pytest.raises(ConfigError, match="works on gray clips"):
+        train(m, train_paths, d / "rgb.pt", None, device="cpu")

@@ -27,6 +27,15 @@ from vadflow.windows import pad_to, sliding_windows
 class ClipAutoencoder(TorchMethod):
     """Params must have epochs, batch_size, lr, weight_decay, clip_step and score_batch_size."""
 
+    #: the colours the network takes (Conv-AE and ConvLSTM-AE stack gray frames as channels)
+    colors: tuple[str, ...] = ("gray",)
+
+    def __init__(self, run, device: str = "cpu"):
+        super().__init__(run, device)
+        if self.input.color not in self.colors:
+            raise ConfigError(f"{self.name} works on {' or '.join(self.colors)} clips",
+                              f"set input.color: {self.colors[0]} for {run.name}")
+
     # what subclasses say ---------------------------------------------------------
     def build_model(self) -> nn.Module:
         raise NotImplementedError
