@@ -56,7 +56,7 @@ def _roundtrip(state: dict) -> dict:
     buf = io.BytesIO()
     torch.save(state, buf)
     buf.seek(0)
-    return torch.load(buf, weights_only=False)
+    return torch.load(buf, weights_only=True)
 
 
 # ----------------------------------------------------------------------------- nearest subspace
@@ -123,6 +123,19 @@ def test_ocsvm_ranks_anomalies_and_roundtrips():
     restored = OneClassSVMBaseline.from_state(_roundtrip(model.get_state()))
     np.testing.assert_array_equal(restored.score(rows), scores)
     assert restored.score(np.zeros((0, D), np.float32)).shape == (0,)
+
+
+@pytest.mark.parametrize("kernel", OneClassSVMBaseline.KERNELS)
+def test_ocsvm_score_is_minus_scikit_learns_decision_function(kernel):
+    """The score evaluated from the stored support vectors equals -decision_function."""
+    from sklearn.preprocessing import StandardScaler
+
+    s = Synth()
+    train = [s.normal(200)]
+    model = OneClassSVMBaseline(nu=0.2, kernel=kernel, max_train_rows=None).fit(train)
+    rows, _ = _test_rows(s, 50)
+    x = StandardScaler().fit(train[0]).transform(rows)
+    np.testing.assert_allclose(model.score(rows), -model.svm.decision_function(x), rtol=1e-6, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- LSTM auto-encoder

@@ -71,7 +71,7 @@ def test_fit_state_fresh_instance_scores_identically(name, data, tmp_path):
     _, scores, _ = read_scores(tmp_path / "s.zarr")
     assert scores["test"].shape == (24,) and np.isfinite(scores["test"]).all()
 
-    ckpt = torch.load(tmp_path / "m.pt", map_location="cpu", weights_only=False)
+    ckpt = torch.load(tmp_path / "m.pt", map_location="cpu", weights_only=True)  # no pickled objects
     fresh = get_method_class(name)(MethodRun.from_dict(ckpt["config"]), device="cpu")
     fresh.load_state(ckpt["state"])
     [video] = open_videos(test_stores, test_feats)

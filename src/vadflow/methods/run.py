@@ -130,7 +130,7 @@ def score(
 ) -> None:
     """Score every test video; write a scores store (one array per video, maps where the method has them)."""
     set_threads(threads)
-    ckpt = load_checkpoint(model_path, weights_only=False)  # scikit-learn baselines store estimators
+    ckpt = load_checkpoint(model_path)
     run = MethodRun.from_dict(ckpt["config"])
     dev = pick_device(device)
     method = build(run, dev)

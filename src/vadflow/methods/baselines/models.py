@@ -9,10 +9,9 @@ Shared protocol (:class:`FeatureBaseline`):
     normal training data, one row per frame (or per patch); returns ``self``;
   * ``score(video)``: one ``(T, D)`` array -> ``(T,)`` float64 anomaly scores, higher =
     more anomalous;
-  * ``get_state()`` -> a dict of plain values / arrays / tensors (the scikit-learn
-    estimators are stored as objects: pickled by ``torch.save``, so load such
-    checkpoints with ``weights_only=False``); ``cls.from_state(state)`` rebuilds a
-    model that gives identical scores.
+  * ``get_state()`` -> a dict of plain values and tensors (no estimator objects, so a
+    checkpoint loads with ``torch.load(weights_only=True)``); ``cls.from_state(state)``
+    rebuilds a model that gives identical scores.
 
 Models:
   * :class:`NearestSubspace`: K-means dictionary + least-squares (ridge) residual;
@@ -183,13 +182,13 @@ class NearestSubspace:
             "ridge": self.ridge,
             "minibatch_above": self.minibatch_above,
             "kmeans_max_iter": self.kmeans_max_iter,
-            "atoms": self.atoms.copy(),
+            "atoms": _tensor(self.atoms),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "NearestSubspace":
         model = cls(**{k: v for k, v in state.items() if k != "atoms"})
-        model._set_atoms(np.asarray(state["atoms"]))
+        model._set_atoms(_array(state["atoms"]))
         return model
 
 
@@ -199,12 +198,15 @@ class NearestSubspace:
 class OneClassSVMBaseline:
     """scikit-learn ``OneClassSVM`` on standardised features.
 
-    The ``StandardScaler`` is fitted on all training rows (cheap); the SVM, whose cost
-    grows super-linearly with rows, on at most ``max_train_rows`` of them, drawn
-    uniformly without replacement with ``seed`` (``None`` = use all). Score =
-    ``-decision_function`` (the signed distance to the boundary, negated so that higher
-    = more anomalous).
+    The standardisation is fitted on all training rows (cheap); the SVM, whose cost grows
+    super-linearly with rows, on at most ``max_train_rows`` of them, drawn uniformly without
+    replacement with ``seed`` (``None`` = use all). Score = minus the decision function
+    Σ_i α_i K(s_i, x) − ρ (the signed distance to the boundary, negated so that higher = more
+    anomalous), evaluated from the fitted support vectors, dual coefficients and intercept:
+    the state is arrays only, so a checkpoint loads without unpickling objects.
     """
+
+    KERNELS = ("rbf", "linear", "poly", "sigmoid")
 
     def __init__(
         self,
@@ -214,34 +216,62 @@ class OneClassSVMBaseline:
         max_train_rows: int | None = 20_000,
         seed: int = 0,
     ):
+        if kernel not in self.KERNELS:
+            raise ValueError(f"OneClassSVMBaseline: kernel {kernel!r} is not one of {self.KERNELS}")
         self.nu = float(nu)
         self.kernel = kernel
         self.gamma = gamma
         self.max_train_rows = max_train_rows
         self.seed = int(seed)
-        self.scaler = None
-        self.svm = None
+        self.svm = None  # the fitted scikit-learn estimator (after fit only)
+        self.fitted: dict[str, Any] | None = None  # mean, scale, support, dual, intercept, gamma, degree, coef0
 
     def fit(self, videos: Sequence[np.ndarray]) -> "OneClassSVMBaseline":
         from sklearn.preprocessing import StandardScaler
         from sklearn.svm import OneClassSVM
 
         rows = np.concatenate(_check_videos(videos, "OneClassSVMBaseline"))
-        self.scaler = StandardScaler().fit(rows)
-        sub = self.scaler.transform(_subsample_rows(rows, self.max_train_rows, self.seed))
+        scaler = StandardScaler().fit(rows)
+        sub = scaler.transform(_subsample_rows(rows, self.max_train_rows, self.seed))
         self.svm = OneClassSVM(nu=self.nu, kernel=self.kernel, gamma=self.gamma).fit(sub)
+        self.fitted = {
+            "mean": scaler.mean_.astype(np.float64),
+            "scale": scaler.scale_.astype(np.float64),
+            "support": self.svm.support_vectors_.astype(np.float64),
+            "dual": self.svm.dual_coef_.ravel().astype(np.float64),
+            "intercept": float(self.svm.intercept_[0]),
+            "gamma": float(self.svm._gamma),
+            "degree": int(self.svm.degree),
+            "coef0": float(self.svm.coef0),
+        }
         return self
 
+    def _kernel(self, x: np.ndarray) -> np.ndarray:
+        """K(x_j, s_i) for rows x (n, D) and support vectors s (m, D): (n, m), scikit-learn's kernels."""
+        f = self.fitted
+        sv, g = f["support"], f["gamma"]
+        if self.kernel == "rbf":
+            d2 = (x**2).sum(1)[:, None] + (sv**2).sum(1)[None, :] - 2.0 * x @ sv.T
+            return np.exp(-g * np.maximum(d2, 0.0))
+        dot = x @ sv.T
+        if self.kernel == "linear":
+            return dot
+        if self.kernel == "poly":
+            return (g * dot + f["coef0"]) ** f["degree"]
+        return np.tanh(g * dot + f["coef0"])
+
     def score(self, video: np.ndarray) -> np.ndarray:
-        if self.svm is None:
+        if self.fitted is None:
             raise RuntimeError("OneClassSVMBaseline: call fit() first")
-        y = _check_video(video, self.scaler.n_features_in_, "OneClassSVMBaseline")
+        f = self.fitted
+        y = _check_video(video, len(f["mean"]), "OneClassSVMBaseline").astype(np.float64)
         if len(y) == 0:
             return np.zeros(0)
-        return -self.svm.decision_function(self.scaler.transform(y)).astype(np.float64)
+        decision = self._kernel((y - f["mean"]) / f["scale"]) @ f["dual"] + f["intercept"]
+        return -decision
 
     def get_state(self) -> dict[str, Any]:
-        if self.svm is None:
+        if self.fitted is None:
             raise RuntimeError("OneClassSVMBaseline: call fit() first")
         return {
             "nu": self.nu,
@@ -249,12 +279,22 @@ class OneClassSVMBaseline:
             "gamma": self.gamma,
             "max_train_rows": self.max_train_rows,
             "seed": self.seed,
-            "scaler": self.scaler,
-            "svm": self.svm,
+            "fitted": {k: _tensor(v) if isinstance(v, np.ndarray) else v for k, v in self.fitted.items()},
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "OneClassSVMBaseline":
-        model = cls(**{k: v for k, v in state.items() if k not in ("scaler", "svm")})
-        model.scaler, model.svm = state["scaler"], state["svm"]
+        model = cls(**{k: v for k, v in state.items() if k != "fitted"})
+        model.fitted = {k: _array(v) if not isinstance(v, (int, float)) else v for k, v in state["fitted"].items()}
         return model
+
+
+def _tensor(a: np.ndarray):
+    """An array as a torch tensor, so that checkpoints load with ``weights_only=True``."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def _array(t) -> np.ndarray:
+    return t.numpy() if hasattr(t, "numpy") else np.asarray(t)

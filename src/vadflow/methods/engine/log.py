@@ -64,15 +64,15 @@ def save_checkpoint(obj: dict[str, Any], path: str | Path) -> None:
         torch.save(obj, tmp)
 
 
-def load_checkpoint(path: str | Path, *, weights_only: bool = True) -> dict[str, Any]:
-    """A checkpoint written by ``save_checkpoint``. Model checkpoints of scikit-learn baselines
-    hold estimator objects and need ``weights_only=False``: load only files this project wrote."""
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint written by ``save_checkpoint``: tensors and plain values only, loaded with
+    ``weights_only=True`` (a checkpoint a user points us at cannot run code when unpickled)."""
     import torch
 
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist", "run the training step first (snakemake does)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=weights_only)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CheckpointError(f"checkpoint {path} cannot be read: {exc}", "delete it and retrain") from exc
