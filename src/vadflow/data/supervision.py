@@ -19,6 +19,13 @@ REGIMES = ("unsupervised", "weakly", "fully")
 SHORT = {"U": "unsupervised", "W": "weakly", "F": "fully"}
 
 
+def admits(regime: str, video_label: int | None) -> bool:
+    """Whether a training video with this video-level label (None: unknown, taken as normal, as
+    in the generic layout's train/) may be used under ``regime`` (long name or U/W/F):
+    unsupervised training uses normal videos only."""
+    return SHORT.get(regime, regime) != "unsupervised" or not video_label
+
+
 def training_videos(manifest: Manifest, regime: str) -> list[VideoEntry]:
     """The training videos a method in ``regime`` (long name or U/W/F) trains on, in manifest order."""
     return apply_supervision(manifest, SHORT.get(regime, regime)).split("train")
@@ -32,9 +39,9 @@ def apply_supervision(manifest: Manifest, regime: str) -> Manifest:
         if v.split != "train":
             videos.append(v)
             continue
+        if not admits(regime, v.video_label):
+            continue  # an anomalous training video: not for unsupervised training
         if regime == "unsupervised":
-            if v.video_label:
-                continue  # an anomalous training video: not for unsupervised training
             videos.append(dataclasses.replace(v, labels=None, label_intervals=None))
         elif regime == "weakly":
             if v.video_label is None:

@@ -249,13 +249,6 @@ class VideoInput:
         return cls(FrameStore(frame_store), features, supervision)
 
 
-def admitted(video_label: int | None, regime: Supervision) -> bool:
-    """Whether a training video with this video-level label (None: unknown, taken as normal, as
-    in the generic layout's train/) may be used under ``regime``: unsupervised training uses
-    normal videos only."""
-    return regime is not Supervision.UNSUPERVISED or not video_label
-
-
 @dataclass
 class FitContext:
     """What ``Method.fit`` gets besides the videos: where to log, where to keep a resume

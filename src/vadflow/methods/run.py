@@ -19,7 +19,8 @@ from typing import Any, Mapping, Sequence
 from vadflow import __version__
 from vadflow.errors import ConfigError
 from vadflow.methods import get_method_class
-from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput, admitted
+from vadflow.data.supervision import admits
+from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput
 from vadflow.methods.engine.log import TrainLog, load_checkpoint, save_checkpoint
 from vadflow.runtime import pick_device, seed_everything, set_threads
 from vadflow.scores import VideoScores, frame_weighted_stats, write_scores
@@ -89,7 +90,7 @@ def train(
     dev = pick_device(device)
     method = build(run, dev)
     videos = [v for v in open_videos(train_stores, features, run.supervision)
-              if admitted(v.frames.attrs.get("video_label"), run.supervision)]
+              if admits(run.supervision.value, v.frames.attrs.get("video_label"))]
     if not videos:
         raise ConfigError(
             f"{run.name}: none of the {len(train_stores)} training videos is admitted under supervision "

@@ -32,12 +32,11 @@ class FrameChunkCache:
         self.paths = [str(p) for p in stores]
         self.spec = spec
         self.budget = int(cache_mb) * 2**20
-        self._stores: list[FrameStore] | None = None
+        self._stores: list[FrameStore] | None = [FrameStore(p) for p in self.paths]
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._bytes = 0
-        first = FrameStore(self.paths[0]) if self.paths else None
-        self.lengths = [FrameStore(p).n_frames for p in self.paths]
-        self.size = target_size(first, spec) if first is not None else (0, 0)
+        self.lengths = [s.n_frames for s in self._stores]
+        self.size = target_size(self._stores[0], spec) if self._stores else (0, 0)
 
     def __getstate__(self) -> dict:  # for DataLoader workers: no open stores, an empty cache
         return {**self.__dict__, "_stores": None, "_cache": OrderedDict(), "_bytes": 0}

@@ -297,12 +297,14 @@ class Engine:
             self.ctx.checkpoint,
         )
 
-    def _due(self, pos: _Position, epoch_end: bool) -> bool:
+    def _due(self, pos: _Position, finished_epoch: int | None) -> bool:
+        """Whether a checkpoint is due: by time, or after every N steps, or (at the end of
+        ``finished_epoch``) every N epochs."""
         t = self.trainer
         if t.checkpoint_every_minutes > 0 and time.monotonic() - self._last_save >= 60 * t.checkpoint_every_minutes:
             return True
-        if epoch_end:
-            return t.checkpoint_every_epochs > 0 and pos.epoch % t.checkpoint_every_epochs == 0
+        if finished_epoch is not None:
+            return t.checkpoint_every_epochs > 0 and finished_epoch % t.checkpoint_every_epochs == 0
         return t.checkpoint_every_steps > 0 and pos.step % t.checkpoint_every_steps == 0
 
     # ------------------------------------------------------------------ the loop
@@ -319,14 +321,18 @@ class Engine:
         self.wrapped = fabric.setup_module(self.raw_model)  # moves method.model to the device in place
         with _Signals() as signals:
             self.signals = signals
-            for si, stage in enumerate(method.stages()):
+            stages = method.stages()
+            for si, stage in enumerate(stages):
                 if resume is not None and si < resume["position"]["stage_index"]:
                     continue
-                self._run_stage(si, stage, videos, resume if resume and si == resume["position"]["stage_index"] else None)
+                into = resume if resume is not None and si == resume["position"]["stage_index"] else None
+                self._run_stage(si, stage, videos, into, last=si + 1 == len(stages))
                 resume = None
         # the resume checkpoint stays until the caller has written the final model (run.train removes it)
 
-    def _run_stage(self, si: int, stage: Stage, videos: Sequence[VideoInput], resume: dict[str, Any] | None) -> None:
+    def _run_stage(
+        self, si: int, stage: Stage, videos: Sequence[VideoInput], resume: dict[str, Any] | None, last: bool
+    ) -> None:
         method, fabric = self.method, self.fabric
         p = resume["position"] if resume is not None else None
         if resume is not None:
@@ -352,7 +358,7 @@ class Engine:
             self._epochs(si, stage, dataset, optimizers, pos)
         else:
             self._iterations(si, stage, dataset, optimizers, pos)
-        if si + 1 < len(method.stages()):
+        if not last:  # the next stage starts afresh from here (its start hook runs again on resume)
             self._save(_Position(stage_index=si + 1), optimizers)
 
     def _loader(self, dataset, batches: list[list[int]], *seed_parts: int):
@@ -397,11 +403,11 @@ class Engine:
                 pos.count += size
                 pos.batch += 1
                 bar.set_postfix(loss=f"{pos.sums.get('loss', 0.0) / max(pos.count, 1):.4g}", refresh=False)
-                self._after_step(pos, optimizers, epoch_end=False)
+                self._after_step(pos, optimizers)
             self.ctx.log.log(stage=stage.name, epoch=pos.epoch, step=pos.step,
                              **{k: v / max(pos.count, 1) for k, v in pos.sums.items()}, samples=pos.count)
             pos.epoch, pos.batch, pos.sums, pos.count = pos.epoch + 1, 0, {}, 0
-            self._after_step(pos, optimizers, epoch_end=True, finished_epoch=pos.epoch - 1)
+            self._after_step(pos, optimizers, finished_epoch=pos.epoch - 1)
 
     def _iterations(self, si, stage: Stage, dataset, optimizers, pos: _Position) -> None:
         n, seed = len(dataset), self.method.seed
@@ -424,7 +430,7 @@ class Engine:
                                  **{k: v / pos.count for k, v in pos.sums.items()})
                 bar.set_postfix(loss=f"{pos.sums.get('loss', 0.0) / pos.count:.4g}", refresh=False)
                 pos.sums, pos.count = {}, 0
-            self._after_step(pos, optimizers, epoch_end=False)
+            self._after_step(pos, optimizers)
 
     def _step(self, batch, stage: Stage, si: int, pos: _Position, optimizers) -> dict[str, float]:
         method = self.method
@@ -452,12 +458,8 @@ class Engine:
             raise FloatingPointError(f"{method.name}: {bad} not finite at stage {stage.name!r}, step {pos.step}")
         return values
 
-    def _after_step(self, pos: _Position, optimizers, epoch_end: bool, finished_epoch: int | None = None) -> None:
-        if epoch_end:
-            probe = _Position(epoch=finished_epoch or 0, step=pos.step)
-            due = self._due(probe, epoch_end=True)
-        else:
-            due = self._due(pos, epoch_end=False)
+    def _after_step(self, pos: _Position, optimizers, finished_epoch: int | None = None) -> None:
+        """Checkpoint when due, or when a signal came (then stop)."""
         if self.signals.received:
             self._save(pos, optimizers)
             raise TrainingInterrupted(
@@ -465,7 +467,7 @@ class Engine:
                 f"checkpoint written to {self.ctx.checkpoint}",
                 "run the same job again (snakemake does with --retries, or rerun the target): it resumes there",
             )
-        if due:
+        if self._due(pos, finished_epoch):
             self._save(pos, optimizers)
 
 
