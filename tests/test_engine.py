@@ -209,6 +209,26 @@ def test_clip_dataset_reads_the_frames_of_each_clip(tmp_path):
     assert cache._bytes <= 2**20  # the cache keeps to its budget
 
 
+@pytest.mark.parametrize(
+    "height, width, store_hw, expected",
+    [
+        (None, None, (120, 180), (120, 180)),
+        (64, None, (120, 180), (64, 96)),  # the aspect ratio is kept
+        (64, None, (64, 64), (64, 64)),  # a store of that height is left as it is
+        (None, 90, (120, 180), (60, 90)),
+        (30, 40, (120, 180), (30, 40)),  # both given: exactly that
+    ],
+)
+def test_target_size_keeps_the_aspect_ratio_when_one_side_is_given(height, width, store_hw, expected):
+    from types import SimpleNamespace
+
+    from vadflow.methods.api import InputSpec
+    from vadflow.methods.common.frames import target_size
+
+    store = SimpleNamespace(shape=(10, *store_hw, 1))
+    assert target_size(store, InputSpec(height=height, width=width)) == expected
+
+
 def test_sequence_windows():
     assert sequence_windows([5, 2, 4], 3).tolist() == [0, 1, 2, 7, 8]
     assert sequence_windows([5, 4], 3, step=2).tolist() == [0, 2, 5]

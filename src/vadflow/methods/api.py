@@ -60,8 +60,9 @@ class Supervision(str, Enum):
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What a method reads: frames (size, None = the store's; colour; clip length) and the
-    feature specs (keys under ``features:`` in config) it works on."""
+    """What a method reads: frames (size, None = the store's; one of height/width alone keeps
+    the aspect ratio; colour; clip length) and the feature specs (keys under ``features:`` in
+    config) it works on."""
 
     height: int | None = None
     width: int | None = None

@@ -22,8 +22,17 @@ def convert_color(frames: np.ndarray, color: str) -> np.ndarray:
 
 
 def target_size(store: FrameStore, spec: InputSpec) -> tuple[int, int]:
+    """(h, w) a method sees: ``input.height`` and ``input.width`` when both are set; one of
+    them alone scales the frame to it with the aspect ratio kept (as ffmpeg's ``scale=-2:h``
+    does, so one entry suits a 120x180 walkway and 64x64 digits alike); neither: the store's."""
     _, h, w, _ = store.shape
-    return (spec.height or h, spec.width or w)
+    if spec.height and spec.width:
+        return (spec.height, spec.width)
+    if spec.height:
+        return (spec.height, max(1, round(w * spec.height / h)))
+    if spec.width:
+        return (max(1, round(h * spec.width / w)), spec.width)
+    return (h, w)
 
 
 def prepare_frames(frames: np.ndarray, spec: InputSpec, size: tuple[int, int]) -> np.ndarray:
