@@ -306,9 +306,11 @@ def test_evaluate_video_scores_with_maps():
     assert result["pixel_auc"] == {
         "minmax": pytest.approx(pixel_level_auc(maps, masks, normalise=True)),
         "raw": pytest.approx(pixel_level_auc(maps, masks, normalise=False)),
+        "convention": "ucsd_40",
         "coverage": 0.4,
         "videos": len(masks),
     }
+    assert 0.0 <= result["rbdc_tbdc"]["rbdc"] <= 1.0 and result["events"]["tp_fa"].count("/") == 1
     assert 0.0 <= result["eer"] <= 1.0
     assert isinstance(result["eer"], float)
     assert evaluate_video_scores(scores, labels, maps=maps, masks={})["pixel_auc"] is None

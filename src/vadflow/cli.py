@@ -88,8 +88,12 @@ def _cmd_evaluate(a: argparse.Namespace) -> None:
         f"{r['label']} on {a.dataset}: AUC {100 * fa['minmax_micro']:.2f} (min-max micro), "
         f"{100 * fa['raw_micro']:.2f} (raw micro), {macro} (macro); EER {100 * r['eer']:.2f}"
     )
+    ev = r["events"]
+    print(f"events (Hasan et al.'s rule): TP/FA {ev['tp_fa']} of {ev['gt_events']} ground-truth events")
     if r["pixel_auc"]:
-        print(f"pixel-level AUC {100 * r['pixel_auc']['minmax']:.2f}")
+        print(f"pixel-level AUC {100 * r['pixel_auc']['minmax']:.2f} ({r['pixel_auc']['convention']}, min-max)")
+    if r["rbdc_tbdc"]:
+        print(f"RBDC {100 * r['rbdc_tbdc']['rbdc']:.2f}, TBDC {100 * r['rbdc_tbdc']['tbdc']:.2f}")
 
 
 def _cmd_methods(a: argparse.Namespace) -> None:

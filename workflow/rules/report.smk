@@ -91,7 +91,7 @@ for _table, _spec in config.get("reports", {}).items():
         params:
             spec={**_spec, "datasets": table_spec(config, _table)[0]},
             datasets=config["datasets"],
-            convention=config["evaluation"]["convention"],
+            convention=_spec.get("convention", config["evaluation"]["convention"]),
         threads: 1
         resources:
             mem_mb=1000,

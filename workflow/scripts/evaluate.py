@@ -14,4 +14,6 @@ with logged(sm.log[0]):
         dataset=sm.wildcards.dataset,
         convention=sm.params.evaluation["convention"],
         pixel_coverage=sm.params.evaluation["pixel_coverage"],
+        events=sm.params.evaluation.get("events"),
+        regions=sm.params.evaluation.get("regions"),
     )

@@ -370,19 +370,50 @@ def pixel_level_auc(
 # --------------------------------------------------------------------------- #
 
 
+def full_window_frames(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray], clip_length: int):
+    """Each video without its last ``clip_length - 1`` frames: the frames that start no full clip.
+    Clip-based codes (Hasan et al.'s, Sun et al.'s) score clip starts only and leave those out of
+    their AUC; a paper-native mode, so that our figure can be reconciled with theirs."""
+    drop = max(0, int(clip_length) - 1)
+    keep = {v: len(s) - drop for v, s in scores.items() if len(s) - drop > 0}
+    return ({v: np.asarray(scores[v])[:n] for v, n in keep.items()}, {v: np.asarray(labels[v])[:n] for v, n in keep.items()})
+
+
+#: The pixel-level rule of Mahadevan et al. (CVPR 2010) as Zhou et al. (sec. 5.3) state it: "a frame
+#: is a true positive if it is positive and at least 40 percent of its anomalous pixels are
+#: identified; a frame is a false positive if it is negative and any of its pixels [...] are
+#: predicted as anomalous". The only pixel-level AUC convention the five papers use.
+PIXEL_CONVENTION = "ucsd_40"
+
+
 def evaluate_video_scores(
     scores: Mapping[str, np.ndarray],
     labels: Mapping[str, np.ndarray],
     maps: Mapping[str, np.ndarray] | None = None,
     masks: Mapping[str, np.ndarray] | None = None,
     coverage: float = 0.4,
+    clip_length: int = 1,
+    events=None,
+    regions=None,
 ) -> dict:
     """All benchmark metrics for one method on one test split, JSON-ready, with the
-    (min-max normalised, micro) ROC curve. Pixel-level AUC is computed on the videos that
-    have both maps and masks, where at least one mask marks an anomaly; else it is None."""
+    (min-max normalised, micro) ROC curve: frame AUC (three poolings, and for clip methods the
+    paper-native ``minmax_micro_full_windows``), EER, event-level TP/FA (``events``), and where
+    videos have both maps and masks with at least one anomalous pixel, pixel-level AUC and
+    RBDC/TBDC (``regions``); else those are None."""
+    from vadflow.evaluation.events import EventParams, event_detection
+    from vadflow.evaluation.regions import RegionParams, region_track_detection
+
     fpr, tpr, _ = roc_curve_micro(scores, labels, normalise=True)
     raw_fpr, raw_tpr, _ = roc_curve_micro(scores, labels, normalise=False)
-    pixel_auc = None
+    frame_auc = frame_level_auc(scores, labels)
+    if clip_length > 1:
+        trimmed = full_window_frames(scores, labels, clip_length)
+        try:
+            frame_auc["minmax_micro_full_windows"] = frame_level_auc(*trimmed)["minmax_micro"]
+        except DataError:  # the trimmed frames hold one class only
+            frame_auc["minmax_micro_full_windows"] = None
+    pixel_auc = detection = None
     annotated = [v for v in (masks or {}) if maps is not None and v in maps]
     if annotated and any(np.asarray(masks[v]).any() for v in annotated):
         with_maps = {v: maps[v] for v in annotated}
@@ -390,13 +421,17 @@ def evaluate_video_scores(
         pixel_auc = {
             "minmax": pixel_level_auc(with_maps, with_masks, coverage=coverage, normalise=True),
             "raw": pixel_level_auc(with_maps, with_masks, coverage=coverage, normalise=False),
+            "convention": PIXEL_CONVENTION,
             "coverage": coverage,
             "videos": len(annotated),
         }
+        detection = region_track_detection(with_maps, with_masks, regions or RegionParams())
     return {
-        "frame_auc": frame_level_auc(scores, labels),
+        "frame_auc": frame_auc,
         "eer": equal_error_rate(fpr, tpr),
         "eer_raw": equal_error_rate(raw_fpr, raw_tpr),
+        "events": event_detection(scores, labels, events or EventParams()),
         "pixel_auc": pixel_auc,
+        "rbdc_tbdc": detection,
         "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist()},
     }

@@ -17,6 +17,8 @@ CONVENTIONS = {
     "minmax_micro": "frame AUC, per-video min-max normalised scores, all frames concatenated (the papers' convention)",
     "raw_micro": "frame AUC, raw scores, all frames concatenated",
     "macro": "frame AUC, mean of per-video AUCs (single-class videos excluded)",
+    "minmax_micro_full_windows": "frame AUC as minmax_micro, on the frames that start a full clip only"
+    " (each video's last clip_length - 1 frames left out, as clip-based papers' code does)",
 }
 
 
@@ -48,12 +50,22 @@ def evaluate(
     dataset: str,
     convention: str = "minmax_micro",
     pixel_coverage: float = 0.4,
+    events: dict[str, Any] | None = None,
+    regions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """``events`` / ``regions``: config ``evaluation.events`` (window, persistence, threshold) and
+    ``evaluation.regions`` (alpha, beta)."""
+    from vadflow.evaluation.events import EventParams
+    from vadflow.evaluation.regions import RegionParams
     from vadflow.scores import read_scores
 
     attrs, scores, maps = read_scores(scores_path)
     labels, masks = load_ground_truth(test_stores)
-    metrics = evaluate_video_scores(scores, labels, maps, masks, coverage=pixel_coverage)
+    clip_length = int(((attrs.get("config") or {}).get("input") or {}).get("clip_length") or 1)
+    metrics = evaluate_video_scores(
+        scores, labels, maps, masks, coverage=pixel_coverage, clip_length=clip_length,
+        events=EventParams(**(events or {})), regions=RegionParams(**(regions or {})),
+    )
     roc = metrics.pop("roc")
     result = {
         "dataset": dataset,
@@ -63,7 +75,7 @@ def evaluate(
         "supervision": attrs["supervision"],
         "convention": convention,
         "convention_text": CONVENTIONS[convention],
-        "auc": metrics["frame_auc"][convention],
+        "auc": metrics["frame_auc"].get(convention),
         **metrics,
         "roc": thin_curve(np.asarray(roc["fpr"]), np.asarray(roc["tpr"])),
         "params": attrs.get("config", {}).get("params"),

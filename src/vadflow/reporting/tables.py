@@ -71,15 +71,22 @@ def result_field(result: dict[str, Any] | None, path: str) -> Any:
 def metric_value(result: dict[str, Any] | None, path: str, convention: str) -> Any:
     """``auc`` is the frame AUC in the table's convention; any other path is read as it is."""
     if path == "auc":
-        return result["frame_auc"][convention] if result else None
+        return result["frame_auc"].get(convention) if result else None
     return result_field(result, path)
+
+
+#: results fields that are fractions, shown in % (besides auc and frame_auc.*)
+PERCENT_FIELDS = {
+    "eer", "eer_raw", "pixel_auc.minmax", "pixel_auc.raw", "rbdc_tbdc.rbdc", "rbdc_tbdc.tbdc",
+    "events.precision", "events.recall",
+}
 
 
 def format_field(path: str, value: Any) -> str:
     """AUC-like fields (fractions) in %, other numbers with four significant digits."""
     if value is None:
         return ""
-    if path == "auc" or path.startswith("frame_auc") or path.startswith("pixel_auc"):
+    if isinstance(value, float) and (path == "auc" or path.startswith("frame_auc.") or path in PERCENT_FIELDS):
         return _pct(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
@@ -127,7 +134,8 @@ def write_table3(
     notes = [
         f"Cells: {CONVENTIONS[convention]}, in %.",
         "Supervision: U = unsupervised (normal training videos only), W = weakly (video labels), F = fully (frame labels).",
-        "Raw micro and macro AUC, EER and pixel-level AUC of every cell are in results/<dataset>/<method>.json.",
+        "Raw micro and macro AUC, EER, event-level TP/FA, and where there are pixel masks pixel-level AUC and"
+        " RBDC/TBDC of every cell are in results/<dataset>/<method>.json (docs/evaluation.md).",
     ] + use_notes(use)
     for d, text in (dataset_notes or {}).items():
         notes.append(f"{d}: {text}")
@@ -170,13 +178,15 @@ def write_paper_table(
             r = cell(d, m)
             value = metric_value(r, metric, convention)
             published = paper.get(m, {}).get(d)
+            if isinstance(published, (int, float)):
+                published = f"{published:.2f}"
             rows.append([
                 label,
                 sup,
                 d,
                 computed_on(datasets_cfg[d], d),
                 format_field(metric, value),
-                "" if published is None else f"{published:.2f}",
+                "" if published is None else str(published),
                 *[format_field(c, result_field(r, c)) for c in columns],
             ])
     what = f"{CONVENTIONS[convention]}, in %" if metric == "auc" else f"the results field {metric!r}"
