@@ -50,3 +50,19 @@ def test_paper_table_of_a_metric_with_sweep_figure(tmp_path: Path):
     assert rows[0] == ["method", "supervision", "dataset", "computed_on", "score_frames_per_second", "paper", "params.K"]
     assert rows[2] == ["K3", "U", "a", "synthetic walkway", "33.33", "152.00", "3"]
     assert (tmp_path / "s.png").stat().st_size > 1000
+
+
+def test_paper_table_of_event_counts_and_a_paper_native_convention(tmp_path: Path):
+    """TP/FA with a published "12/1" beside it, RBDC as a column in %, and a table whose frame AUC
+    is the paper-native full-window one."""
+    paths = [_result(tmp_path, "a", "m", 0.8, frame_auc={"minmax_micro": 0.8, "minmax_micro_full_windows": 0.85},
+                     events={"tp_fa": "11/2"}, rbdc_tbdc={"rbdc": 0.4321})]
+    datasets = {"a": {"adapter": "synthetic", "generator": "walkway"}}
+    spec = {"title": "events", "datasets": ["a"], "methods": ["m"], "metric": "events.tp_fa",
+            "columns": ["rbdc_tbdc.rbdc"], "paper": {"m": {"a": "12/1"}}}
+    write_paper_table(paths, spec, datasets, "minmax_micro", tmp_path / "e.csv", tmp_path / "e.md")
+    assert list(csv.reader(open(tmp_path / "e.csv")))[1][4:] == ["11/2", "12/1", "43.21"]
+    spec = {"title": "native", "datasets": ["a"], "methods": ["m"], "paper": {"m": {"a": 90.0}}}
+    write_paper_table(paths, spec, datasets, "minmax_micro_full_windows", tmp_path / "n.csv", tmp_path / "n.md")
+    assert list(csv.reader(open(tmp_path / "n.csv")))[1][4:6] == ["85.00", "90.00"]
+    assert "full clip" in (tmp_path / "n.md").read_text()
