@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -44,13 +45,13 @@ def _jit(fn):
     return njit(cache=True, nogil=True)(fn)
 
 
-def _frame_events(values, gt, sizes, height, width, beta):  # pragma: no cover (compiled)
+def _frame_events(values, order, gt, sizes, height, width, beta):  # pragma: no cover (compiled)
     """One frame's events as (threshold, Δ false positives, region (or -1), Δ detected), in
-    descending threshold order. ``values`` (h*w,) float64, ``gt`` (h*w,) int: 0 or the 1-based
-    region id within the frame; ``sizes`` (n_regions + 1,) pixel counts."""
+    descending threshold order. ``values`` (h*w,) float64, ``order`` its pixels by descending
+    value, ``gt`` (h*w,) int: 0 or the 1-based region id within the frame; ``sizes``
+    (n_regions + 1,) pixel counts."""
     n = height * width
     n_gt = sizes.shape[0] - 1
-    order = np.argsort(-values, kind="mergesort")
     parent = np.full(n, -1, np.int64)
     size = np.zeros(n, np.int64)
     overlap = np.zeros((n, n_gt + 1), np.int64)
@@ -60,11 +61,12 @@ def _frame_events(values, gt, sizes, height, width, beta):  # pragma: no cover (
     shown = np.zeros(n_gt + 1, np.bool_)
     fp = 0
     shown_fp = 0
-    cap = 16
+    # at most one false-positive event and one event per region at each distinct value
+    cap = n * (n_gt + 1)
     thr = np.empty(cap)
-    dfp = np.empty(cap, np.int64)
-    reg = np.empty(cap, np.int64)
-    ddet = np.empty(cap, np.int64)
+    dfp = np.zeros(cap, np.int64)
+    reg = np.full(cap, -1, np.int64)
+    ddet = np.zeros(cap, np.int64)
     k = 0
     roots = np.empty(9, np.int64)
 
@@ -77,11 +79,9 @@ def _frame_events(values, gt, sizes, height, width, beta):  # pragma: no cover (
         roots[0] = p
         m = 1
         y, x = p // width, p % width
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                yy, xx = y + dy, x + dx
-                if (dy == 0 and dx == 0) or yy < 0 or yy >= height or xx < 0 or xx >= width:
-                    continue
+        for d in range(9):
+            yy, xx = y + d // 3 - 1, x + d % 3 - 1
+            if d != 4 and 0 <= yy < height and 0 <= xx < width:
                 q = yy * width + xx
                 if parent[q] == -1:
                     continue
@@ -127,20 +127,17 @@ def _frame_events(values, gt, sizes, height, width, beta):  # pragma: no cover (
             fp += 1
         if idx + 1 < n and values[order[idx + 1]] == values[p]:
             continue  # a threshold sees all pixels of its value at once
-        need = (1 if fp != shown_fp else 0) + n_gt
-        if k + need > cap:
-            cap = 2 * (k + need)
-            thr2, dfp2, reg2, ddet2 = np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
-            thr2[:k], dfp2[:k], reg2[:k], ddet2[:k] = thr[:k], dfp[:k], reg[:k], ddet[:k]
-            thr, dfp, reg, ddet = thr2, dfp2, reg2, ddet2
         if fp != shown_fp:
-            thr[k], dfp[k], reg[k], ddet[k] = values[p], fp - shown_fp, -1, 0
+            thr[k] = values[p]
+            dfp[k] = fp - shown_fp
             k += 1
             shown_fp = fp
         for g in range(1, n_gt + 1):
             now = det_count[g] > 0
             if now != shown[g]:
-                thr[k], dfp[k], reg[k], ddet[k] = values[p], 0, g, 1 if now else -1
+                thr[k] = values[p]
+                reg[k] = g
+                ddet[k] = 1 if now else -1
                 k += 1
                 shown[g] = now
     return thr[:k], dfp[:k], reg[:k], ddet[:k]
@@ -195,13 +192,16 @@ def envelope_area(fp_rate: np.ndarray, rate: np.ndarray, max_fp: float = 1.0) ->
     return float(np.sum(np.diff(x) * y) / max_fp)
 
 
+@dataclass(frozen=True)
 class RegionParams:
-    """α (share of a track's regions) and β (IoU), both 0.1 in the paper."""
+    """α (share of a track's regions) and β (IoU), both 0.1 in the paper (config: ``evaluation.regions``)."""
 
-    def __init__(self, alpha: float = 0.1, beta: float = 0.1):
-        if not 0 < alpha <= 1 or not 0 < beta <= 1:
-            raise ValueError(f"RBDC/TBDC need 0 < alpha, beta <= 1, got {alpha}, {beta}")
-        self.alpha, self.beta = alpha, beta
+    alpha: float = 0.1
+    beta: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha <= 1 or not 0 < self.beta <= 1:
+            raise ValueError(f"RBDC/TBDC need 0 < alpha, beta <= 1, got {self.alpha}, {self.beta}")
 
 
 def _ground_truth(masks: Mapping[str, np.ndarray]):
@@ -267,8 +267,10 @@ def region_track_detection(
             local = np.searchsorted(ids, frame_lab) + 1  # 1-based within the frame
             local[frame_lab == 0] = 0
             sizes = np.r_[0, region_sizes[ids]].astype(np.int64)
+            flat = np.ascontiguousarray(f.ravel())
             thr, dfp, reg, ddet = frame_events(
-                np.ascontiguousarray(f.ravel()), local.ravel().astype(np.int64), sizes, f.shape[0], f.shape[1], params.beta
+                flat, np.argsort(-flat, kind="stable"), local.ravel().astype(np.int64), sizes, f.shape[0], f.shape[1],
+                params.beta,
             )
             reg = np.where(reg > 0, ids[np.maximum(reg, 1) - 1] if len(ids) else -1, -1)
             parts.append((thr, dfp, reg, ddet))
