@@ -120,7 +120,7 @@ def test_method_features_must_be_configured(cfg):
 
 
 def test_paper_figures_and_swaps_must_name_configured_entries(cfg):
-    cfg["reports"]["srnn_table1"]["paper"]["srnn_ae"]["walkway"] = 50.0  # outside the table: ignored
+    cfg["reports"]["srnn_table1"]["paper"] = {"srnn_ae": {"walkway": 50.0}}  # outside the table: ignored
     check_config(cfg)
     cfg["reports"]["srnn_table1"]["paper"]["srnn_ae"]["ped2"] = 50.0
     with pytest.raises(ConfigError, match="reports.srnn_table1.paper names"):
@@ -181,3 +181,12 @@ def test_include_errors(tmp_path):
 def test_shipped_default_includes_the_srnn_tables():
     cfg = load_config(REPO / "config" / "config.yaml")
     assert "srnn_table7" in cfg["reports"] and "srnn_ae_late" in cfg["methods"] and "table3" in cfg["reports"]
+
+
+def test_a_table_names_published_figures_on_file(cfg):
+    cfg["reports"]["srnn_table3"]["published"] = "srnn/table33"
+    with pytest.raises(ConfigError, match="has no table 'table33'"):
+        check_config(cfg)
+    cfg["reports"]["srnn_table3"]["published"] = "sun/table3"
+    with pytest.raises(ConfigError, match="no published figures on file for paper 'sun'"):
+        check_config(cfg)

@@ -48,7 +48,7 @@ def test_paper_table_of_a_metric_with_sweep_figure(tmp_path: Path):
     write_paper_table(paths, spec, datasets, "minmax_micro", tmp_path / "s.csv", tmp_path / "s.md")
     rows = list(csv.reader(open(tmp_path / "s.csv")))
     assert rows[0] == ["method", "supervision", "dataset", "computed_on", "score_frames_per_second", "paper", "params.K"]
-    assert rows[2] == ["K3", "U", "a", "synthetic walkway", "33.33", "152.00", "3"]
+    assert rows[2] == ["K3", "U", "a", "synthetic walkway", "33.33", "152", "3"]  # as the paper prints it
     assert (tmp_path / "s.png").stat().st_size > 1000
 
 
@@ -66,3 +66,18 @@ def test_paper_table_of_event_counts_and_a_paper_native_convention(tmp_path: Pat
     write_paper_table(paths, spec, datasets, "minmax_micro_full_windows", tmp_path / "n.csv", tmp_path / "n.md")
     assert list(csv.reader(open(tmp_path / "n.csv")))[1][4:6] == ["85.00", "90.00"]
     assert "full clip" in (tmp_path / "n.md").read_text()
+
+
+def test_paper_table_takes_published_figures_and_lists_the_competitors(tmp_path: Path):
+    """Luo et al. Table 3 (src/vadflow/published/srnn.yaml): our rows take the paper's figure of the
+    row they stand for, on the paper dataset the stand-in is compared to; the competitors follow."""
+    paths = [_result(tmp_path, "walkway", "tsc", 0.6), _result(tmp_path, "walkway", "srnn_ae_late", 0.7)]
+    datasets = {"walkway": {"adapter": "synthetic", "generator": "walkway"}}
+    spec = {"title": "t3", "datasets": ["walkway"], "methods": ["tsc", "srnn_ae_late"],
+            "published": "srnn/table3", "compare": {"walkway": "ped2"}}
+    write_paper_table(paths, spec, datasets, "minmax_micro", tmp_path / "p.csv", tmp_path / "p.md")
+    rows = {r[0]: r for r in list(csv.reader(open(tmp_path / "p.csv")))[1:]}
+    assert rows["TSC"][4:6] == ["60.00", "91.03"] and rows["SRNN_AE_LATE"][4:6] == ["70.00", "92.21"]
+    assert rows["Hinami et al. [27]"][3:6] == ["not run here (published figure only)", "", "92.20"]
+    assert "Del et al. [32]" not in rows  # it has no Ped2 figure
+    assert "walkway rows beside the paper's ped2" in (tmp_path / "p.md").read_text()

@@ -275,6 +275,10 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
             unknown = [d for d in cells if d not in cfg["datasets"]] + ([m] if m not in cfg["methods"] else [])
             if unknown:
                 raise ConfigError(f"reports.{table}.paper names {unknown}, not in the table", "fix the paper figures")
+        if spec.get("published"):
+            from vadflow.reporting.published import published_table
+
+            published_table(spec["published"])  # the paper's file and table exist
         for ds in spec.get("datasets", []):
             if ds not in cfg["datasets"]:
                 raise ConfigError(f"reports.{table}.datasets names {ds!r}, which is not configured", "add it under datasets")

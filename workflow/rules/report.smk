@@ -84,6 +84,7 @@ for _table, _spec in config.get("reports", {}).items():
             f"report_{_table}"
         input:
             results=table_results(_table),
+            **({"published": published_file(_spec["published"])} if _spec.get("published") else {}),
         output:
             csv=_spec["output"],
             md=_spec["output"].removesuffix(".csv") + ".md",

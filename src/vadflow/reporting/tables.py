@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 from vadflow.atomic import atomic_path
 from vadflow.config import cell_method
 from vadflow.evaluation.results import CONVENTIONS
+from vadflow.reporting.published import published_table
 
 
 def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
@@ -152,6 +153,13 @@ def computed_on(dataset_cfg: dict[str, Any], name: str) -> str:
     return f"real: {name} ({dataset_cfg['adapter']} adapter)"
 
 
+def _published(figure: Any) -> str:
+    """A published figure as the paper prints it: AUC-like numbers with two decimals, "12/1" as is."""
+    if figure is None:
+        return ""
+    return f"{figure:.2f}" if isinstance(figure, float) else str(figure)
+
+
 def write_paper_table(
     result_paths: Sequence[str | Path],
     spec: dict[str, Any],
@@ -168,6 +176,8 @@ def write_paper_table(
     results = load_results(result_paths)
     cell = cell_lookup(results, spec.get("use"))
     paper = spec.get("paper", {})
+    published = published_table(spec["published"]) if spec.get("published") else None
+    compare = spec.get("compare", {})
     metric = spec.get("metric", "auc")
     columns = list(spec.get("columns", []))
     header = ["method", "supervision", "dataset", "computed_on", metric, "paper", *columns]
@@ -176,25 +186,37 @@ def write_paper_table(
         label, sup = row_label(cell, spec["datasets"], m, results)
         for d in spec["datasets"]:
             r = cell(d, m)
-            value = metric_value(r, metric, convention)
-            published = paper.get(m, {}).get(d)
-            if isinstance(published, (int, float)):
-                published = f"{published:.2f}"
+            figure = paper.get(m, {}).get(d)
+            if figure is None and published is not None:
+                figure = published.value(m, compare.get(d, d))
             rows.append([
                 label,
                 sup,
                 d,
                 computed_on(datasets_cfg[d], d),
-                format_field(metric, value),
-                "" if published is None else str(published),
+                format_field(metric, metric_value(r, metric, convention)),
+                _published(figure),
                 *[format_field(c, result_field(r, c)) for c in columns],
             ])
+    if published is not None:  # the competitors: their published figures, not run here
+        by_paper_name = {compare.get(d, d): d for d in spec["datasets"]}
+        for row, paper_dataset, figure in published.others(list(spec["methods"]), list(by_paper_name)):
+            d = by_paper_name[paper_dataset]
+            rows.append([row, "", d, "not run here (published figure only)", "", _published(figure), *[""] * len(columns)])
     what = f"{CONVENTIONS[convention]}, in %" if metric == "auc" else f"the results field {metric!r}"
+    source = (
+        f" ({published.paper}, {published.caption}; src/vadflow/published/{published.ref.split('/')[0]}.yaml)"
+        if published is not None else ""
+    )
+    compared = [f"{d} rows beside the paper's {p}" for d, p in compare.items() if d in spec["datasets"] and d != p]
     notes = [
-        f"- {metric}: {what}; paper: the figure the paper publishes for that cell (empty where it publishes none).",
+        f"- {metric}: {what}; paper: the figure the paper publishes for that cell{source}, empty where it publishes"
+        " none; rows without a figure of ours are competitors the paper compares against, not run here.",
         "- computed_on says which data each row ran on: on the embedded default, synthetic stand-ins;"
         " configure the real datasets to get the real rows.",
     ] + [f"- {n}" for n in use_notes(spec.get("use"))]
+    if compared:
+        notes.append(f"- Compared: {', '.join(compared)} (a stand-in, not the same data).")
     if spec.get("plot"):
         from vadflow.reporting.figures import sweep_figure
 
