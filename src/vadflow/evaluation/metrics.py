@@ -264,6 +264,15 @@ def _frame_critical_values(
     frame is a true positive iff its k-th largest value inside the mask is >= θ.
     So one number per frame reproduces the whole threshold sweep exactly.
     """
+    raw, minmax, labels = _critical_values(maps, masks, coverage)
+    return (minmax if normalise else raw), labels
+
+
+def _critical_values(
+    maps: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray], coverage: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(raw, per-video min-max normalised) critical values and frame labels, in one pass over
+    the resized maps (the resize is the costly part)."""
     if not 0 < coverage <= 1:
         raise ValueError(f"coverage must be in (0, 1], got {coverage}")
     missing_maps = [name for name in masks if name not in maps]
@@ -277,7 +286,7 @@ def _frame_critical_values(
             "no pixel masks given", "pass pixel-level ground truth for at least one video"
         )
 
-    critical_values, frame_labels = [], []
+    critical_values, normalised_values, frame_labels = [], [], []
     for name in masks:
         video_maps = np.asarray(maps[name], dtype=np.float64)
         video_masks = np.asarray(masks[name])
@@ -311,17 +320,15 @@ def _frame_critical_values(
                 inside = frame_map[frame_mask]
                 k = _required_detections(n_gt, coverage)
                 video_critical[index] = np.partition(inside, n_gt - k)[n_gt - k]
-        if normalise:
-            # Min-max is monotone, so normalising the critical values equals
-            # normalising the maps first, without holding resized maps in memory.
-            if video_high == video_low:
-                video_critical = np.zeros_like(video_critical)
-            else:
-                video_critical = (video_critical - video_low) / (video_high - video_low)
+        # Min-max is monotone, so normalising the critical values equals
+        # normalising the maps first, without holding resized maps in memory.
+        if video_high == video_low:
+            normalised_values.append(np.zeros_like(video_critical))
+        else:
+            normalised_values.append((video_critical - video_low) / (video_high - video_low))
         critical_values.append(video_critical)
         frame_labels.append(video_masks.any(axis=(1, 2)).astype(np.int64))
 
-    pooled_critical = np.concatenate(critical_values)
     pooled_labels = np.concatenate(frame_labels)
     if pooled_labels.min() == pooled_labels.max():
         only = "have anomalous pixels" if pooled_labels[0] == 1 else "have empty masks"
@@ -330,7 +337,7 @@ def _frame_critical_values(
             "a pixel-level ROC needs both",
             "include normal and anomalous frames of the annotated videos",
         )
-    return pooled_critical, pooled_labels
+    return np.concatenate(critical_values), np.concatenate(normalised_values), pooled_labels
 
 
 def pixel_level_roc(
@@ -418,9 +425,10 @@ def evaluate_video_scores(
     if annotated and any(np.asarray(masks[v]).any() for v in annotated):
         with_maps = {v: maps[v] for v in annotated}
         with_masks = {v: masks[v] for v in annotated}
+        raw, minmax, frame_labels = _critical_values(with_maps, with_masks, coverage)
         pixel_auc = {
-            "minmax": pixel_level_auc(with_maps, with_masks, coverage=coverage, normalise=True),
-            "raw": pixel_level_auc(with_maps, with_masks, coverage=coverage, normalise=False),
+            "minmax": float(roc_auc_score(frame_labels, minmax)),
+            "raw": float(roc_auc_score(frame_labels, raw)),
             "convention": PIXEL_CONVENTION,
             "coverage": coverage,
             "videos": len(annotated),

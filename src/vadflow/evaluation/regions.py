@@ -267,9 +267,9 @@ def region_track_detection(
             local = np.searchsorted(ids, frame_lab) + 1  # 1-based within the frame
             local[frame_lab == 0] = 0
             sizes = np.r_[0, region_sizes[ids]].astype(np.int64)
-            flat = np.ascontiguousarray(f.ravel())
+            flat = np.ascontiguousarray(f.ravel())  # ties need no order: a value's pixels enter together
             thr, dfp, reg, ddet = frame_events(
-                flat, np.argsort(-flat, kind="stable"), local.ravel().astype(np.int64), sizes, f.shape[0], f.shape[1],
+                flat, np.argsort(-flat), local.ravel().astype(np.int64), sizes, f.shape[0], f.shape[1],
                 params.beta,
             )
             reg = np.where(reg > 0, ids[np.maximum(reg, 1) - 1] if len(ids) else -1, -1)
