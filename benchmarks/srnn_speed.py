@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from vadflow.methods.srnn.sparse_coding import SRNNAE, sista_codes, tsc_reconstruction_error
+from vadflow.methods.srnn.sparse_coding import SRNNAE, lipschitz_gamma, sista_codes, tsc_reconstruction_error
 from vadflow.runtime import pick_device
 
 
@@ -46,9 +46,11 @@ def main() -> None:
     A = torch.nn.functional.normalize(torch.randn(args.dim, args.atoms, generator=g), dim=0).to(device)
     net = SRNNAE.from_dictionary(A.cpu(), 0.1, 2.0, None, 3).to(device).eval()
 
+    gamma = lipschitz_gamma(A, 2.0)  # a constant of the model, computed at fit time (as methods.srnn.tsc does)
+
     def tsc():
         with torch.inference_mode():
-            tsc_reconstruction_error(x, A, sista_codes(x, A, 0.1, 2.0, K=30))
+            tsc_reconstruction_error(x, A, sista_codes(x, A, 0.1, 2.0, K=30, gamma=gamma))
 
     def srnn():
         with torch.inference_mode():

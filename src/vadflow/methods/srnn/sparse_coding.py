@@ -167,7 +167,10 @@ def sista_codes(
     ``A`` is (D, n_atoms). ``similarity`` is S_{t−1,t} as (T,) or (B, T) with entry 0 =
     S_{0,1}; None computes the Gaussian kernel (S_{0,1} = 0). ``alpha0`` is α_0,
     (n_atoms,) or (B, n_atoms), zeros by default. ``gamma`` None uses the Lipschitz
-    bound λ_max(AᵀA) + λ2 max|S|. Each α_t gets K iterations started from α_{t−1}.
+    bound λ_max(AᵀA) + λ2 (|S| ≤ 1 for both kernels): a constant of the dictionary, as in
+    Algorithm 1, not of the video being coded. It costs a matrix 2-norm, so callers that
+    code many sequences with one A compute it once (``lipschitz_gamma``) and pass it.
+    Each α_t gets K iterations started from α_{t−1}.
     """
     x = _tensor(x)
     xb, added = _batched(x)
@@ -176,7 +179,7 @@ def sista_codes(
         raise ValueError(f"A is {tuple(A.shape)} but x has {xb.shape[-1]} features")
     sim = _similarity_batched(similarity, xb, delta2)
     if gamma is None:
-        gamma = lipschitz_gamma(A, lam2, float(sim.abs().max()) if sim.numel() else 0.0)
+        gamma = lipschitz_gamma(A, lam2)
     batch, steps, _ = xb.shape
     n_atoms = A.shape[1]
     gram = A.T @ A
@@ -297,7 +300,8 @@ def fit_tsc(
     A = A / A.norm(dim=0, keepdim=True).clamp_min(torch.finfo(A.dtype).tiny)
 
     def code_all(dictionary: torch.Tensor) -> list[torch.Tensor]:
-        return [sista_codes(g, dictionary, lam1, lam2, s, K) for g, s in zip(groups, sims)]
+        gamma = lipschitz_gamma(dictionary, lam2)  # once per dictionary, not per group
+        return [sista_codes(g, dictionary, lam1, lam2, s, K, gamma=gamma) for g, s in zip(groups, sims)]
 
     def mean_objective(dictionary: torch.Tensor, codes: list[torch.Tensor]) -> float:
         total = sum(float(tsc_objective(g, dictionary, c, lam1, lam2, s)) for g, c, s in zip(groups, codes, sims))

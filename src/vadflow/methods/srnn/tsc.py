@@ -11,7 +11,7 @@ import torch
 
 from vadflow.methods.api import FitContext, Method, VideoInput
 from vadflow.methods.srnn.cells import CellSequences, code_stats
-from vadflow.methods.srnn.sparse_coding import fit_tsc, sista_codes, tsc_reconstruction_error
+from vadflow.methods.srnn.sparse_coding import fit_tsc, lipschitz_gamma, sista_codes, tsc_reconstruction_error
 from vadflow.scores import VideoScores
 from vadflow.windows import sliding_windows
 
@@ -27,6 +27,7 @@ def clips(sequences: Sequence[np.ndarray], length: int) -> list[np.ndarray]:
 
 class TSC(CellSequences, Method):
     A: torch.Tensor
+    gamma: float
 
     def fit(self, videos: Sequence[VideoInput], ctx: FitContext) -> None:
         p = self.params
@@ -36,6 +37,7 @@ class TSC(CellSequences, Method):
             seed=self.seed, return_history=True,
         )
         self.A = A.to(self.device)
+        self.gamma = lipschitz_gamma(A, p.lam2)  # the step constant, computed once (Algorithm 1's γ)
         for i, objective in enumerate(history):
             ctx.log.log(stage="dictionary", epoch=i, step=i, loss=objective)
 
@@ -43,12 +45,13 @@ class TSC(CellSequences, Method):
         p = self.params
         x = self.device_sequences(video, self.device)
         with torch.inference_mode():
-            codes = sista_codes(x, self.A, p.lam1, p.lam2, K=p.K)
+            codes = sista_codes(x, self.A, p.lam1, p.lam2, K=p.K, gamma=self.gamma)
             errors = tsc_reconstruction_error(x, self.A, codes)  # (P, T)
         return VideoScores(scores=errors.amax(dim=0).double().cpu().numpy(), stats=code_stats(codes))
 
     def state(self) -> dict[str, Any]:
-        return {"A": self.A.cpu()}
+        return {"A": self.A.cpu(), "gamma": self.gamma}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.A = state["A"].to(self.device)
+        self.gamma = float(state["gamma"]) if "gamma" in state else lipschitz_gamma(state["A"], self.params.lam2)
