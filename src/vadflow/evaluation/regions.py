@@ -257,12 +257,10 @@ def region_track_detection(
     frame_events = _numba("_frame_events")
     parts, n_frames = [], 0
     for name, lab in labelled.items():
-        video = np.asarray(maps[name], np.float64)
-        frames = [_resize_frame(f, lab.shape[1:]) for f in video]
-        lo, hi = min(f.min() for f in frames), max(f.max() for f in frames)
-        for f, frame_lab in zip(frames, lab):
-            if normalise:
-                f = (f - lo) / (hi - lo) if hi > lo else np.zeros_like(f)
+        video_parts, lo, hi = [], np.inf, -np.inf
+        for f, frame_lab in zip(np.asarray(maps[name], np.float64), lab):
+            f = _resize_frame(f, lab.shape[1:])
+            lo, hi = min(lo, f.min()), max(hi, f.max())
             ids = np.unique(frame_lab[frame_lab > 0])
             local = np.searchsorted(ids, frame_lab) + 1  # 1-based within the frame
             local[frame_lab == 0] = 0
@@ -273,7 +271,10 @@ def region_track_detection(
                 params.beta,
             )
             reg = np.where(reg > 0, ids[np.maximum(reg, 1) - 1] if len(ids) else -1, -1)
-            parts.append((thr, dfp, reg, ddet))
+            video_parts.append((thr, dfp, reg, ddet))
+        if normalise:  # min-max is monotone: normalising the event thresholds = normalising the maps
+            video_parts = [((t - lo) / (hi - lo) if hi > lo else np.zeros_like(t), *rest) for t, *rest in video_parts]
+        parts += video_parts
         n_frames += len(lab)
     thr = np.concatenate([p[0] for p in parts])
     order = np.argsort(-thr, kind="stable")

@@ -44,10 +44,6 @@ class PublishedTable:
             if d in row["values"]
         ]
 
-    @property
-    def source(self) -> str:
-        return f"{self.paper}, {self.ref.split('/', 1)[1].replace('table', 'Table ').replace('fig', 'Fig. ')}"
-
 
 @lru_cache(maxsize=None)
 def _paper(name: str) -> dict[str, Any]:
