@@ -30,7 +30,7 @@ def test_spec_id_follows_relevant_fields(cfg):
     c = copy.deepcopy(cfg)
     c["features"]["effnet_spp"]["batch_size"] = 7  # no effect on values: same name
     assert spec_id(c, "effnet_spp") == base
-    c["features"]["effnet_spp"]["input_size"] = 160  # a new computation: a new name
+    c["features"]["effnet_spp"]["input_size"] = 192  # a new computation: a new name
     assert spec_id(c, "effnet_spp") != base
     # ... which propagates to the specs built on it, and to no other
     assert spec_id(c, "effnet_tmax") != spec_id(cfg, "effnet_tmax")
