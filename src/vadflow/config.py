@@ -128,6 +128,8 @@ def merge_includes(cfg: dict[str, Any], folders: list[Path], sources: dict[str, 
     return out
 
 
+#: config sections tracked entry by entry (by include source and as DVC params); every other
+#: top-level key is tracked whole
 SECTION_KEYS = ("datasets", "methods", "features", "reports")
 
 

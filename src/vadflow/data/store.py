@@ -57,8 +57,8 @@ class GrowingArray:
         )
         self.n_rows = 0
         self.chunk_rows = chunk_rows
-        self._whole = self._whole_chunk_view()
         self._direct = _DirectChunkWriter.for_array(self.array)
+        self._whole = None if self._direct else self._whole_chunk_view()  # zarr's path, for other arrays
 
     def _whole_chunk_view(self) -> zarr.Array | None:
         """The array with zarr's "is this chunk all fill value?" test off, for chunks known not to be.
@@ -80,7 +80,8 @@ class GrowingArray:
         capacity = self.array.shape[0]
         if end > capacity:
             self.array.resize((max(end, 2 * capacity),) + self.array.shape[1:])
-            self._whole = self._whole_chunk_view()  # a view keeps the shape it was made with
+            if self._whole is not None:
+                self._whole = self._whole_chunk_view()  # a view keeps the shape it was made with
         while start < end:
             stop = min(end, (start // self.chunk_rows + 1) * self.chunk_rows)
             piece = rows[start - self.n_rows : stop - self.n_rows]

@@ -45,9 +45,9 @@ class EventParams:
 
 def ground_truth_events(labels: np.ndarray) -> list[tuple[int, int]]:
     """Runs of consecutive anomalous frames as [start, end) frame intervals."""
-    y = np.asarray(labels).astype(bool).astype(np.int8)
-    edges = np.diff(np.r_[0, y, 0])
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    from vadflow.data.layout import labels_to_intervals
+
+    return [(s, e) for s, e in labels_to_intervals(labels)]
 
 
 def persistent_maxima(scores: np.ndarray, persistence: float) -> list[tuple[int, float]]:

@@ -27,7 +27,6 @@ every pixel of a test set would take minutes).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -246,14 +245,15 @@ def region_track_detection(
     """RBDC and TBDC of anomaly maps (T, h, w) against pixel masks (T, H, W), on the videos of
     ``masks``; maps are resized bilinearly to the masks (as for pixel AUC). ``normalise``: maps
     min-max normalised per video first (the tables' convention), else raw."""
-    from vadflow.evaluation.metrics import _resize_frame
+    from vadflow.evaluation.metrics import _required_detections, _resize_frame
 
     params = params or RegionParams()
     labelled, region_sizes, track_of = _ground_truth(masks)
     n_regions = len(region_sizes) - 1
     n_tracks = int(track_of.max()) + 1 if n_regions else 0
     track_sizes = np.bincount(track_of[1:], minlength=n_tracks) if n_regions else np.zeros(0, int)
-    track_need = np.array([max(1, math.ceil(params.alpha * s - 1e-9)) for s in track_sizes], np.int64)
+    # regions a track needs detected: the smallest k with k / size >= α, as the 40 % pixel rule counts
+    track_need = np.array([_required_detections(int(s), params.alpha) for s in track_sizes], np.int64)
     frame_events = _numba("_frame_events")
     parts, n_frames = [], 0
     for name, lab in labelled.items():

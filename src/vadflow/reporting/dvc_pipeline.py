@@ -34,15 +34,13 @@ from typing import Any
 
 import yaml
 
-from vadflow.config import dataset_root, resolve_method, table_cells, table_spec
+from vadflow.config import SECTION_KEYS, dataset_root, resolve_method, table_cells, table_spec
 
 TABLE3 = "table3"
 DEFAULT_CONFIG = "config/config.yaml"
 DEFAULT_OUTPUT = "dvc.yaml"
 CODE_DEPS = ["Snakefile", "workflow", "src/vadflow"]
 ROC_TEMPLATE = "roc_by_method"  # .dvc/plots/roc_by_method.json
-#: config sections tracked entry by entry; every other top-level key is tracked whole by every stage
-SECTIONS = ("datasets", "methods", "features", "reports")
 SNAKEMAKE_CONFIG = "config/config.yaml"  # the Snakefile's `configfile:`
 
 HEADER = """\
@@ -138,7 +136,7 @@ def stage_params(cfg: dict[str, Any], table: str) -> list[str]:
     """The config keys a table depends on, as DVC param keys (dotted paths into the config)."""
     datasets, _ = table_spec(cfg, table)
     methods = method_closure(cfg, table_methods(cfg, table))
-    keys = [k for k in cfg if k not in SECTIONS]  # seed, device, evaluation, ...
+    keys = [k for k in cfg if k not in SECTION_KEYS]  # seed, device, evaluation, ...
     for d in datasets:
         _add(keys, _param("datasets", d))
     for m in methods:
