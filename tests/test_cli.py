@@ -29,7 +29,7 @@ def test_console_script_installed():
 
 
 def test_steps_chain(tmp_path: Path, capsys):
-    params = json.dumps({"n_train": 1, "n_test": 1, "height": 32, "width": 32, "digit_scale": 1})
+    params = json.dumps({"n_train": 1, "n_test": 1, "height": 56, "width": 56, "digit_size": 8, "step": 1})
     assert main(["synth", "moving_digits", str(tmp_path / "ds"), "--params", params, "--color", "gray"]) == 0
     assert main(["list", "ds", str(tmp_path / "ds"), str(tmp_path / "m.json")]) == 0
     assert main(["decode", str(tmp_path / "ds/train/train_000.mp4"), str(tmp_path / "tr.zarr")]) == 0

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import leftovers, moving_square
 from vadflow.data.decode import DecodeSpec, decode_video, natural_key
+from vadflow.data.encode import write_mp4
 from vadflow.data.ffmpeg_tools import ffmpeg_exe, parse_ffmpeg_header
 from vadflow.data.store import FrameStore
 from vadflow.errors import DataError
@@ -35,6 +36,25 @@ def test_decode_video_to_store(small_video: Path, tmp_path: Path):
 def test_decode_rgb_native_size(small_video: Path, tmp_path: Path):
     decode_video(small_video, tmp_path / "v.zarr", DecodeSpec(color="rgb"))
     assert FrameStore(tmp_path / "v.zarr").shape == (30, 48, 64, 3)
+
+
+@pytest.mark.parametrize("color", ["gray", "rgb"])
+def test_lossless_encoding_round_trips_exactly_at_odd_sizes(tmp_path: Path, color: str):
+    """The moving digits' 225x225 frames with a 3x3 white box come back from the frame store exactly."""
+    rng = np.random.default_rng(0)
+    frames = np.zeros((6, 225, 225, 3), np.uint8)
+    frames[:, 98:126, 84:140] = rng.integers(0, 256, size=(6, 28, 56, 1 if color == "gray" else 3), dtype=np.uint8)
+    frames[2:5, 40:43, 60:63] = 255
+    write_mp4(frames, tmp_path / "v.mp4", 10, color=color, lossless=True)
+    decode_video(tmp_path / "v.mp4", tmp_path / "v.zarr", DecodeSpec(color=color))
+    back = FrameStore(tmp_path / "v.zarr").read(0, 6)
+    assert back.shape == (6, 225, 225, 1 if color == "gray" else 3)
+    assert np.array_equal(back, frames[..., :1] if color == "gray" else frames)
+
+
+def test_lossy_encoding_needs_even_sizes(tmp_path: Path):
+    with pytest.raises(DataError, match="even frame size"):
+        write_mp4(np.zeros((2, 225, 225, 3), np.uint8), tmp_path / "v.mp4", 10)
 
 
 def test_frame_folder_same_path_natural_order(tmp_path: Path):

@@ -13,7 +13,8 @@ from vadflow.data.synth import (
     moving_digits_videos,
     walkway_videos,
 )
-from vadflow.data.synth.moving_digits import digit_pool, together_tracks
+from vadflow.data.synth.common import derived_rng
+from vadflow.data.synth.moving_digits import digit_pool, draw_digits, motion_tracks, random_walk_tracks
 from vadflow.errors import ConfigError
 
 SMALL_WALKWAY = dict(height=48, width=72, n_train=2, n_test=3, frames_per_video=48, min_anomaly_frames=8)
@@ -146,6 +147,28 @@ def test_negative_seed_is_a_config_error():
 
 
 # --------------------------------------------------------------------------- moving digits
+# Luo et al. sec. 4.2: 225x225 canvas, two 28-px digits side by side in the centre, 20 frames,
+# steps of 4 px; the pair spans x 84..139, y 98..125 in frame 0.
+
+PAIR_X, PAIR_Y = (84, 140), (98, 126)
+
+
+def ink_box(frame: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(frame)
+    return xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+
+
+def shifted(frame: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """The frame moved by (dx, dy) px, black coming in (the digits never reach the edge)."""
+    return np.roll(frame, (dy, dx), axis=(0, 1))
+
+
+def displacement(a: np.ndarray, b: np.ndarray, step: int = 4) -> tuple[int, int] | None:
+    """The axis step (dx, dy) that turns frame a into frame b, if one does."""
+    for dx, dy in ((step, 0), (-step, 0), (0, step), (0, -step), (0, 0)):
+        if np.array_equal(shifted(a, dx, dy), b):
+            return dx, dy
+    return None
 
 
 @pytest.mark.parametrize("variant", ["appearance", "motion"])
@@ -153,20 +176,103 @@ def test_moving_digits_shapes_and_ground_truth(variant):
     videos = digits(variant)
     assert [v.split for v in videos] == ["train"] * 3 + ["test"] * 4
     for video in videos:
-        check_ground_truth(video, 20, 64, 64)
+        check_ground_truth(video, 20, 225, 225)
         gray = video.frames[..., 0]
         assert np.array_equal(gray, video.frames[..., 1]) and gray.max() >= 200 and gray.min() == 0
 
 
-def test_moving_digits_box_lasts_box_frames():
-    for video in digits("appearance", box_frames=4, box_size=6)[3:]:
-        assert video.labels.sum() == 4
+def test_moving_digits_protocol_defaults():
+    p = MovingDigitsParams()
+    assert (p.height, p.width, p.digit_size, p.frames_per_video) == (225, 225, 28, 20)
+    assert (p.box_size, p.box_frames, p.together_frames, p.step) == (3, 5, 10, 4)
+    assert p.starts().tolist() == [[84, 98], [112, 98]] and p.room() == 84
+    assert digit_pool("train", 28).shape[1:] == (28, 28)
+
+
+@pytest.mark.parametrize("variant", ["appearance", "motion"])
+def test_moving_digits_start_centred_side_by_side(variant):
+    for video in digits(variant):
+        first = video.frames[0, ..., 0]
+        x0, x1, y0, y1 = ink_box(first)
+        assert PAIR_X[0] <= x0 and x1 <= PAIR_X[1] and PAIR_Y[0] <= y0 and y1 <= PAIR_Y[1]
+        assert first[:, 84:112].any() and first[:, 112:140].any(), "one digit on each side of the centre"
+
+
+def test_moving_digits_box_is_3x3_white_on_5_consecutive_frames():
+    for video in digits("appearance", n_test=8)[3:]:
+        assert video.labels.sum() == 5
         (event,) = video.events
-        assert event["end"] - event["start"] == 4 and video.labels[event["start"] : event["end"]].all()
-        for t in range(event["start"], event["end"]):
-            ys, xs = np.nonzero(video.masks[t])
-            assert np.ptp(ys) + 1 == 6 and np.ptp(xs) + 1 == 6 and len(ys) == 36
+        start, end = event["start"], event["end"]
+        assert event["kind"] == "occluding_box" and end - start == 5 and video.labels[start:end].all()
+        ys, xs = np.nonzero(video.masks[start])
+        assert np.ptp(ys) == 2 and np.ptp(xs) == 2 and len(ys) == 9
+        for t in range(start, end):
+            assert np.array_equal(video.masks[t], video.masks[start]), "one box, fixed for its 5 frames"
             assert (video.frames[t][video.masks[t]] == 255).all()
+
+
+def test_moving_digits_box_is_the_only_difference_from_the_walk():
+    """Rendering the same test sequence without the box (box_frames bounds only its timing) leaves
+    every other pixel as it was: the box is drawn over the digits and nothing else changes."""
+    video = digits("appearance", n_train=0, n_test=1)[0]
+    params = MovingDigitsParams(n_train=0, n_test=1)
+    rng = derived_rng(0, "moving_digits", "appearance/test", 0)
+    pool = digit_pool("test", 28)
+    chosen = [pool[i] for i in rng.choice(len(pool), size=2, replace=False)]
+    gray, _ = draw_digits(params, chosen, random_walk_tracks(rng, params))
+    plain = np.rint(gray).astype(np.uint8)
+    differs = video.frames[..., 0] != plain
+    assert not differs[~video.masks].any()
+
+
+def test_moving_digits_appearance_random_walk():
+    """Every frame each digit steps 4 px along one axis, independently: the walk of each digit."""
+    params = MovingDigitsParams()
+    for index in range(10):
+        a, b = random_walk_tracks(derived_rng(0, "t", "walk", index), params)
+        for track in (a, b):
+            assert track[0].tolist() in params.starts().tolist()
+            steps = np.diff(track, axis=0)
+            assert (np.abs(steps).sum(axis=1) == 4).all() and ((steps == 0).sum(axis=1) == 1).all()
+        assert not (np.diff(a, axis=0) == np.diff(b, axis=0)).all(), "the two digits walk independently"
+
+
+def test_moving_digits_motion_train_moves_rigidly_in_a_straight_line():
+    for video in digits("motion", n_test=0, n_train=6):
+        gray = video.frames[..., 0]
+        d = displacement(gray[0], gray[1])
+        assert d is not None and d != (0, 0)
+        for t in range(20):
+            assert np.array_equal(gray[t], shifted(gray[0], d[0] * t, d[1] * t)), f"frame {t}"
+
+
+def test_moving_digits_motion_test_together_then_apart():
+    for video in digits("motion", n_train=0, n_test=6):
+        gray = video.frames[..., 0]
+        d = displacement(gray[0], gray[1])
+        assert d is not None and d != (0, 0)
+        for t in range(10):  # together: the whole frame (both digits) moves by the same step
+            assert np.array_equal(gray[t], shifted(gray[0], d[0] * t, d[1] * t)), f"frame {t}"
+        for t in range(10, 20):  # apart: no single step explains the frame any more
+            assert displacement(gray[t - 1], gray[t]) is None, f"frame {t}"
+        assert not video.labels[:10].any() and video.labels[10:].all()
+        assert video.events == [{"kind": "divergent_motion", "start": 10, "end": 20}]
+        assert np.array_equal(video.masks[10:], gray[10:] > 0) and not video.masks[:10].any()
+
+
+def test_moving_digits_motion_tracks():
+    params = MovingDigitsParams(variant="motion")
+    for index in range(10):
+        a, b = motion_tracks(derived_rng(0, "t", "motion", index), params, "test")
+        assert a[0].tolist() == [84, 98] and b[0].tolist() == [112, 98]
+        da, db = np.diff(a, axis=0), np.diff(b, axis=0)
+        for steps in (da, db):
+            assert (np.abs(steps).sum(axis=1) == 4).all() and ((steps == 0).sum(axis=1) == 1).all()
+        assert (da[:9] == db[:9]).all() and (da[:9] == da[0]).all(), "frames 0..9: together, one direction"
+        assert (da[9:] != db[9:]).any(axis=1).all(), "frames 10..19: two different directions every frame"
+        train = motion_tracks(derived_rng(0, "t", "motion", index), params, "train")
+        assert all((np.diff(t, axis=0) == np.diff(t, axis=0)[0]).all() for t in train)
+        assert (np.diff(train[0], axis=0) == np.diff(train[1], axis=0)).all()
 
 
 def test_moving_digits_motion_anomaly_starts_at_together_frames():
@@ -175,24 +281,15 @@ def test_moving_digits_motion_anomaly_starts_at_together_frames():
         assert video.events == [{"kind": "divergent_motion", "start": 7, "end": 20}]
 
 
-def test_moving_digits_pairs_move_as_one():
-    params = MovingDigitsParams(variant="motion")
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        a, b, (axis, speed) = together_tracks(rng, params, 30)
-        assert (np.diff(a, axis=0) == np.diff(b, axis=0)).all(), "same motion every frame"
-        assert np.abs(np.diff(a, axis=0)).max() > 0
-        for track in (a, b):
-            assert track.min() >= 0 and track[:, 0].max() <= 48 and track[:, 1].max() <= 48
-        assert axis in (0, 1) and 1 <= abs(speed) <= 3
-
-
 def test_moving_digits_determinism_and_disjoint_splits():
     a, b = digits("motion", seed=4), digits("motion", seed=4)
     assert all(same_video(x, y) for x, y in zip(a, b))
     assert not np.array_equal(a[0].frames, digits("motion", seed=5)[0].frames)
-    assert len(digit_pool("train", 1)) + len(digit_pool("test", 1)) == 1797
+    # a video depends on (seed, variant, split, index) only, not on how many others there are
     assert same_video(digits("appearance", n_train=1, n_test=1)[1], digits("appearance")[3])
+    train, test = digit_pool("train", 8), digit_pool("test", 8)
+    assert len(train) + len(test) == 1797
+    assert not {im.tobytes() for im in train} & {im.tobytes() for im in test}, "no image in both splits"
 
 
 def test_moving_digits_params_checks():
@@ -202,3 +299,10 @@ def test_moving_digits_params_checks():
         MovingDigitsParams.from_dict({"box_frames": 20})
     with pytest.raises(ConfigError, match="height"):
         MovingDigitsParams.from_dict({"height": 16})
+    with pytest.raises(ConfigError, match="could leave the canvas"):
+        MovingDigitsParams.from_dict({"height": 100})  # 36 px of room for 19 steps of 4 px
+    with pytest.raises(ConfigError, match="could leave the canvas"):
+        MovingDigitsParams.from_dict({"step": 5})
+    with pytest.raises(ConfigError, match="step"):
+        MovingDigitsParams.from_dict({"step": 0})
+    assert MovingDigitsParams.from_dict({"height": 64, "width": 64, "digit_size": 8, "step": 1}).room() == 24

@@ -17,7 +17,9 @@ def _cmd_synth(a: argparse.Namespace) -> None:
     from vadflow.data.synthetic_dataset import build_synthetic_dataset
 
     params = json.loads(a.params) if a.params else {}
-    s = build_synthetic_dataset(a.generator, params, a.out, seed=a.seed, fps=a.fps, color=a.color)
+    s = build_synthetic_dataset(
+        a.generator, params, a.out, seed=a.seed, fps=a.fps, color=a.color, lossless=a.lossless
+    )
     n = {"train": 0, "test": 0}
     for v in s["videos"].values():
         n[v["split"]] += 1
@@ -138,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--fps", type=float, default=10.0)
     s.add_argument("--color", choices=["rgb", "gray"], default="rgb")
+    s.add_argument("--lossless", action="store_true", help="H.264 lossless (any frame size, exact pixels)")
     s.set_defaults(func=_cmd_synth)
 
     s = sub.add_parser("list", help="list a dataset's videos into a manifest JSON")

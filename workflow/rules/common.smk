@@ -77,6 +77,8 @@ def synthetic_spec(wildcards):
         "seed": ds.get("seed", config["seed"]),
         "fps": ds.get("fps", 10.0),
         "color": ds.get("color", "rgb"),
+        # only when set, so the other datasets' params (a rerun trigger) stay as they were
+        **({"lossless": True} if ds.get("lossless") else {}),
     }
 
 

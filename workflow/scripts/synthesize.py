@@ -9,5 +9,6 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 spec = sm.params.synthetic
 with logged(sm.log[0]):
     build_synthetic_dataset(
-        spec["generator"], spec["params"], sm.output[0], seed=spec["seed"], fps=spec["fps"], color=spec["color"]
+        spec["generator"], spec["params"], sm.output[0], seed=spec["seed"], fps=spec["fps"], color=spec["color"],
+        lossless=spec.get("lossless", False),
     )

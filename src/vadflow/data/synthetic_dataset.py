@@ -42,8 +42,13 @@ def build_synthetic_dataset(
     seed: int = 0,
     fps: float = 10.0,
     color: str = "rgb",
+    lossless: bool = False,
 ) -> dict[str, Any]:
-    """Render and encode every video; the folder appears only when complete."""
+    """Render and encode every video; the folder appears only when complete.
+
+    ``lossless``: H.264's lossless mode (any frame size, exact pixels; see ``write_mp4``). It is
+    recorded in dataset.json only when set, so the other datasets' files stay as they were.
+    """
     p = generator_params(generator, params)
     render = _generators()[generator][1]
     summary: dict[str, Any] = {
@@ -54,11 +59,13 @@ def build_synthetic_dataset(
         "color": color,
         "videos": {},
     }
+    if lossless:
+        summary["lossless"] = True
     with atomic_path(out_dir) as tmp:
         for sub in ("train", "test", "labels", "masks"):
             (tmp / sub).mkdir(parents=True, exist_ok=True)
         for video in render(p, seed):
-            write_mp4(video.frames, tmp / video.split / f"{video.name}.mp4", fps, color=color)
+            write_mp4(video.frames, tmp / video.split / f"{video.name}.mp4", fps, color=color, lossless=lossless)
             if video.split == "test":
                 np.save(tmp / "labels" / f"{video.name}.npy", video.labels.astype(np.uint8))
                 if video.masks is not None:
