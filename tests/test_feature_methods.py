@@ -65,3 +65,25 @@ def test_feature_method_needs_features(videos):
     cfg = {"methods": {"ns": {"method": "nearest_subspace"}}}
     with pytest.raises(ConfigError, match="works on features"):
         train(resolve_method(cfg, "ns"), frames[:2], d / "x.pt", None, device="cpu")
+
+
+def test_srnn_ae_batches_whole_clips_with_every_cell(videos):
+    """A training sample is a 10-frame clip of one video with all its pyramid cells (Luo et al.
+    sec. 3.6; 4 clips x 21 cells per batch), flattened to (clips · cells) sequences for eq. 9."""
+    import torch
+
+    from vadflow.methods.engine import Stage
+    from vadflow.methods.run import as_run, build, open_videos
+
+    d, frames, feats = videos
+    cfg = {"features": {"spp": {"kind": "frame"}},
+           "methods": {"s": {"method": "srnn_ae", "input": {"features": ["spp"]}, "params": {"n_atoms": 8, "seq_len": 6}}}}
+    method = build(as_run(resolve_method(cfg, "s")), "cpu")
+    vids = open_videos(frames[:2], {"spp": feats[:2]})
+    method.setup(vids)
+    data = method.train_dataset(vids, Stage("fit", iterations=1, batch_size=4))
+    cells, dim = method.sequences(vids[0]).shape[0], method.sequences(vids[0]).shape[-1]
+    assert cells == 21 and len(data) == 2 * (24 - 6 + 1)  # every 6-frame window of each 24-frame video
+    clip = data[0]
+    assert clip.shape == (6, cells, dim)
+    torch.testing.assert_close(clip.transpose(0, 1), torch.from_numpy(method.sequences(vids[0])[:, :6]))

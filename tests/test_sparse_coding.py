@@ -153,6 +153,18 @@ def test_gradients_reach_theta(similarity):
         assert g is not None and torch.isfinite(g).all() and g.abs().sum() > 0
 
 
+def test_srnn_loss_sums_the_batch_frobenius_norm_as_eq9():
+    """With Z = 0 the reconstruction is 0, so eq. 9 is Σ_b Σ_t ||x||² + β||θ||²: the batch's
+    errors add up (a Frobenius norm over the stacked vectors), they are not averaged."""
+    model = SRNNAE(input_dim=2, n_atoms=3, K=2, lam1=0.5, lam2=1.0, gamma=4.0, seed=0)
+    with torch.no_grad():
+        model.Z.zero_()
+    x = torch.tensor([[[3.0, 4.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 2.0]]])  # ||x||² = 25, 1, 1, 4
+    theta2 = float(model.A.pow(2).sum()) + 0.5**2 + 1.0**2 + 4.0**2  # Z = 0 and α0 = 0 add nothing
+    assert float(srnn_loss(model, x, beta=0.0)) == pytest.approx(31.0)
+    assert float(srnn_loss(model, x, beta=0.1)) == pytest.approx(31.0 + 0.1 * theta2, rel=1e-6)
+
+
 def test_learned_similarity_range_and_shape():
     model = SRNNAE(input_dim=5, n_atoms=4, similarity="learned", seed=3, sim_hidden=(32,))
     x = torch.randn(3, 7, 5, generator=torch.Generator().manual_seed(0))

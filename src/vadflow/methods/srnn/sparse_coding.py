@@ -505,11 +505,17 @@ class SRNNAE(nn.Module):
 
 
 def srnn_loss(model: SRNNAE, x: ArrayLike, beta: float = DEFAULT_BETA) -> torch.Tensor:
-    """Σ_t ||x_t − Z h_t^K||² (mean over the batch) + β||θ||², θ = every trainable parameter."""
+    """Eq. 9: Σ_t ||X_t − Z H_t^K||²_F + β||θ||², θ = every trainable parameter.
+
+    X_t stacks the batch's vectors at step t, so the Frobenius norm sums the errors of every
+    sequence of the batch (not their mean): with l2-normalised features a frame's error is at
+    most a few units, and a mean over the 84 sequences of a batch would leave the reconstruction
+    a few percent of β||θ||² (whose γ² alone is ≈ 0.005 x 140² ≈ 100), so the decay would
+    shrink A and Z instead of the model learning to reconstruct."""
     x = _tensor(x, model.A.dtype)
     xb, _ = _batched(x)
     x_hat, _ = model(xb)
-    recon = ((xb - x_hat) ** 2).sum((1, 2)).mean()
+    recon = ((xb - x_hat) ** 2).sum()
     decay = sum((p**2).sum() for p in model.parameters() if p.requires_grad)
     return recon + beta * decay
 

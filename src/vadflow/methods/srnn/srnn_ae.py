@@ -1,8 +1,12 @@
 """The sRNN-AE (Luo et al.): K = 3 unfolded SISTA layers whose weights are computed from
 θ = {A, λ1, λ2, γ, α0, Z}, trained by the engine with RMSProp (TensorFlow's decay 0.9, which
-the authors trained with) on reconstruction + β||θ||², batches of 4 random 10-frame clips of
-the per-cell sequences, for ``iterations`` steps. A starts as training feature vectors drawn
-at random (seeded), as in the authors' release."""
+the authors trained with) on eq. 9, Σ_t ||X_t − Z H_t||²_F + β||θ||², for ``iterations`` steps.
+
+A batch is ``batch_size`` (4) random 10-frame clips of the training videos, each with all its
+pyramid cells (sec. 3.6: the 21 patches of a frame share one network; the authors' release
+batches 4 clips x 21 patches the same way), so X_t holds 4 x 21 feature vectors and the
+Frobenius norm sums their errors. A starts as training feature vectors drawn at random
+(seeded), as in the authors' release."""
 
 from __future__ import annotations
 
@@ -29,13 +33,14 @@ class SRNNAEMethod(CellSequences, TorchMethod):
 
     def setup(self, videos: Sequence[VideoInput]) -> None:
         p = self.params
-        seqs = self.training_sequences(videos)
-        pool = np.concatenate(seqs)
+        per_video = [np.ascontiguousarray(self.sequences(v).transpose(1, 0, 2)) for v in videos]  # (T, P, D) each
+        frames = np.concatenate(per_video)  # time-major, so a window of rows is a clip with all its cells
+        pool = frames.reshape(-1, frames.shape[-1])
         n_atoms = min(p.n_atoms, len(pool))
         init = pool[np.random.default_rng(self.seed).choice(len(pool), n_atoms, replace=False)].T  # (D, n_atoms)
         self.model = self._build(pool.shape[-1], n_atoms, torch.from_numpy(np.ascontiguousarray(init)))
-        self.data = torch.from_numpy(pool)
-        self.starts = sequence_windows([len(s) for s in seqs], p.seq_len)
+        self.data = torch.from_numpy(frames)
+        self.starts = sequence_windows([len(v) for v in per_video], p.seq_len)
         if len(self.starts) == 0:
             raise ValueError(f"srnn_ae: no training sequence has {p.seq_len} frames (params.seq_len)")
 
@@ -51,7 +56,8 @@ class SRNNAEMethod(CellSequences, TorchMethod):
         return torch.optim.RMSprop(trainable, lr=self.params.lr, alpha=RMS_ALPHA)
 
     def training_step(self, batch: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
-        return {"loss": srnn_loss(ctx.model, batch, self.params.beta)}
+        clips = batch.transpose(1, 2).reshape(-1, batch.shape[1], batch.shape[-1])  # (B, T, P, D) -> (B·P, T, D)
+        return {"loss": srnn_loss(ctx.model, clips, self.params.beta)}
 
     def score_video(self, video: VideoInput) -> VideoScores:
         x = self.device_sequences(video, self.device)
