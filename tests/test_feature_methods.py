@@ -87,3 +87,31 @@ def test_srnn_ae_batches_whole_clips_with_every_cell(videos):
     clip = data[0]
     assert clip.shape == (6, cells, dim)
     torch.testing.assert_close(clip.transpose(0, 1), torch.from_numpy(method.sequences(vids[0])[:, :6]))
+
+
+def test_srnn_ae_snapshots_measure_selection_on_test_without_changing_the_result(videos):
+    """snapshot_every keeps earlier models and scores the test videos with each; the evaluation
+    reports the best of them as test-selected (labelled so), while `auc` stays the last iteration's."""
+    from vadflow.evaluation.results import evaluate
+    from vadflow.scores import read_snapshot_scores
+
+    d, frames, feats = videos
+    params = {"n_atoms": 16, "iterations": 30, "lr": 0.001, "seq_len": 6, "log_every": 10}
+    cfg = {"features": {"spp": {"kind": "frame"}},
+           "methods": {"plain": {"method": "srnn_ae", "input": {"features": ["spp"]}, "params": params},
+                       "snap": {"method": "srnn_ae", "input": {"features": ["spp"]},
+                                "params": {**params, "snapshot_every": 10}}}}
+    out = {}
+    for name in ("plain", "snap"):
+        train(resolve_method(cfg, name), frames[:2], d / f"{name}.pt", None, features={"spp": feats[:2]}, device="cpu")
+        score(d / f"{name}.pt", frames[2:], d / f"{name}.zarr", features={"spp": feats[2:]}, device="cpu")
+        out[name] = evaluate(d / f"{name}.zarr", frames[2:], d / f"{name}.json", dataset="toy")
+    snaps = read_snapshot_scores(d / "snap.zarr")
+    assert list(snaps) == ["iteration_10", "iteration_20"] and snaps["iteration_10"]["test"].shape == (24,)
+    assert read_snapshot_scores(d / "plain.zarr") == {} and "selection_on_test" not in out["plain"]
+    np.testing.assert_array_equal(read_scores(d / "snap.zarr")[1]["test"], read_scores(d / "plain.zarr")[1]["test"])
+    sel = out["snap"]["selection_on_test"]
+    assert set(sel["auc_by_snapshot"]) == {"iteration_10", "iteration_20", "last"}
+    assert sel["auc_by_snapshot"]["last"] == out["snap"]["auc"] == out["plain"]["auc"]
+    assert sel["best_auc"] == max(sel["auc_by_snapshot"].values()) and sel["inflation"] >= 0
+    assert "TEST labels" in sel["warning"]

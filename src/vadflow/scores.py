@@ -25,6 +25,9 @@ class VideoScores:
     scores: np.ndarray  # (T,) float, higher = more anomalous
     maps: np.ndarray | None = None  # (T, h, w) float per-pixel anomaly, where the method has them
     stats: dict[str, float] = field(default_factory=dict)  # per-frame means a paper reports (e.g. code sparsity)
+    # the same video scored by earlier training snapshots ("iteration_1000": (T,) scores), kept only
+    # to measure what choosing a snapshot on test labels would add; never used for a result
+    snapshots: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def frame_weighted_stats(results: dict[str, VideoScores]) -> dict[str, float]:
@@ -49,6 +52,10 @@ def write_scores(out: str | Path, results: dict[str, VideoScores], run: dict[str
             if result.maps is not None:
                 m = np.asarray(result.maps, np.float16)
                 maps_g.create_array(name, data=m, chunks=(min(64, len(m)),) + m.shape[1:])
+            for key, values in result.snapshots.items():
+                group = root.require_group(f"snapshots/{key}")
+                group.create_array(name, data=np.asarray(values, np.float64))
+        snapshot_keys = sorted({k for r in results.values() for k in r.snapshots}, key=_snapshot_order)
         root.attrs.update(
             {
                 "method": run["method"],
@@ -57,10 +64,24 @@ def write_scores(out: str | Path, results: dict[str, VideoScores], run: dict[str
                 "supervision": run["supervision"],
                 "config": run,
                 "videos": list(results),
+                **({"snapshots": snapshot_keys} if snapshot_keys else {}),
                 "vadflow_version": __version__,
                 **extra,
             }
         )
+
+
+def _snapshot_order(key: str) -> tuple[int, str]:
+    tail = key.rsplit("_", 1)[-1]
+    return (int(tail), key) if tail.isdigit() else (-1, key)
+
+
+def read_snapshot_scores(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
+    """{snapshot: {video: scores}} of a scores store written with training snapshots ({} without)."""
+    root = zarr.open_group(str(path), mode="r")
+    videos = root.attrs["videos"]
+    return {key: {v: np.asarray(root[f"snapshots/{key}/{v}"][:]) for v in videos}
+            for key in root.attrs.get("snapshots", [])}
 
 
 def read_scores(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, np.ndarray]]:

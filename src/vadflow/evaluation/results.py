@@ -42,6 +42,38 @@ def load_ground_truth(test_stores: Sequence[str | Path]) -> tuple[dict[str, np.n
     return labels, masks
 
 
+SELECTION_WARNING = (
+    "chosen on the TEST labels (the best of the training snapshots, as the sRNN-AE authors' "
+    "evaluation script does): not a result, only how much such a choice inflates one; `auc` is the "
+    "honest figure (the last iteration)"
+)
+
+
+def selection_on_test(
+    scores_path: str | Path, labels: dict[str, np.ndarray], convention: str, honest_auc: float | None
+) -> dict[str, Any]:
+    """Frame AUC of every training snapshot of a scores store, the best of them, and by how much
+    it beats the honest (last-iteration) figure: a measure of test-set selection, never a choice."""
+    from vadflow.evaluation.metrics import frame_level_auc
+    from vadflow.scores import read_snapshot_scores
+
+    by_snapshot = {}
+    for key, snap in read_snapshot_scores(scores_path).items():
+        value = frame_level_auc(snap, labels).get(convention)
+        if value is not None:
+            by_snapshot[key] = float(value)
+    if honest_auc is not None:
+        by_snapshot["last"] = float(honest_auc)
+    best = max(by_snapshot, key=by_snapshot.get) if by_snapshot else None
+    return {
+        "warning": SELECTION_WARNING,
+        "auc_by_snapshot": by_snapshot,
+        "best_snapshot": best,
+        "best_auc": by_snapshot.get(best) if best else None,
+        "inflation": (by_snapshot[best] - honest_auc) if best and honest_auc is not None else None,
+    }
+
+
 def evaluate(
     scores_path: str | Path,
     test_stores: Sequence[str | Path],
@@ -85,6 +117,8 @@ def evaluate(
         "device": attrs.get("device"),
         "vadflow_version": attrs.get("vadflow_version"),
     }
+    if attrs.get("snapshots"):
+        result["selection_on_test"] = selection_on_test(scores_path, labels, convention, result["auc"])
     with atomic_path(out_json) as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return result

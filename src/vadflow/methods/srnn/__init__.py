@@ -64,8 +64,14 @@ class SRNNParams:
     beta: float = DEFAULT_BETA
     l2_normalise: bool = True
     log_every: int = 100
+    #: keep the model every this many iterations (the authors' release: 1000) and score the test
+    #: videos with each, only to measure what picking the best on test labels would add (their
+    #: evaluation script does); the result is always the last iteration. 0: off
+    snapshot_every: int = 0
 
     def __post_init__(self) -> None:
+        if self.snapshot_every < 0:
+            raise ConfigError("srnn_ae: snapshot_every must be >= 0", "0 turns snapshots off, e.g. 1000")
         if self.similarity not in ("gaussian", "learned"):
             raise ConfigError(f"srnn_ae: similarity {self.similarity!r} is not known", "use gaussian or learned")
         if self.K < 1:

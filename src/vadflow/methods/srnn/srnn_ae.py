@@ -27,6 +27,9 @@ RMS_ALPHA = 0.9
 
 
 class SRNNAEMethod(CellSequences, TorchMethod):
+    #: {iteration: model state} every ``snapshot_every`` iterations (test-selection measurement only)
+    snapshots: dict[int, dict[str, torch.Tensor]]
+
     def _build(self, input_dim: int, n_atoms: int, A: torch.Tensor | None = None) -> SRNNAE:
         p = self.params
         return SRNNAE(input_dim, n_atoms, p.K, p.lam1, p.lam2, similarity=p.similarity, seed=self.seed, A=A)
@@ -40,6 +43,7 @@ class SRNNAEMethod(CellSequences, TorchMethod):
         init = pool[np.random.default_rng(self.seed).choice(len(pool), n_atoms, replace=False)].T  # (D, n_atoms)
         self.model = self._build(pool.shape[-1], n_atoms, torch.from_numpy(np.ascontiguousarray(init)))
         self.data = torch.from_numpy(frames)
+        self.snapshots = {}
         self.starts = sequence_windows([len(v) for v in per_video], p.seq_len)
         if len(self.starts) == 0:
             raise ValueError(f"srnn_ae: no training sequence has {p.seq_len} frames (params.seq_len)")
@@ -56,21 +60,45 @@ class SRNNAEMethod(CellSequences, TorchMethod):
         return torch.optim.RMSprop(trainable, lr=self.params.lr, alpha=RMS_ALPHA)
 
     def training_step(self, batch: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+        every = self.params.snapshot_every
+        if every and ctx.step and ctx.step % every == 0 and ctx.step not in self.snapshots:
+            self.snapshots[ctx.step] = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
         clips = batch.transpose(1, 2).reshape(-1, batch.shape[1], batch.shape[-1])  # (B, T, P, D) -> (B·P, T, D)
         return {"loss": srnn_loss(ctx.model, clips, self.params.beta)}
 
+    def extra_state(self) -> dict[str, Any]:
+        return {"snapshots": self.snapshots}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.snapshots = dict(state.get("snapshots", {}))
+
+    @staticmethod
+    def _frame_scores(model: SRNNAE, x: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
+        model.eval()
+        with torch.inference_mode():
+            x_hat, codes = model(x)
+            errors = frame_errors(x, x_hat)  # (P, T)
+        return errors.amax(dim=0).double().cpu().numpy(), codes
+
     def score_video(self, video: VideoInput) -> VideoScores:
         x = self.device_sequences(video, self.device)
-        self.model.eval()
-        with torch.inference_mode():
-            x_hat, codes = self.model(x)
-            errors = frame_errors(x, x_hat)  # (P, T)
-        return VideoScores(scores=errors.amax(dim=0).double().cpu().numpy(), stats=code_stats(codes))
+        scores, codes = self._frame_scores(self.model, x)
+        snapshots = {}
+        if self.snapshots:
+            other = self._build(self.model.input_dim, self.model.n_atoms).to(self.device)
+            for step, net in sorted(self.snapshots.items()):
+                other.load_state_dict(net)
+                snapshots[f"iteration_{step}"] = self._frame_scores(other, x)[0]
+        return VideoScores(scores=scores, stats=code_stats(codes), snapshots=snapshots)
 
     def state(self) -> dict[str, Any]:
-        return {"net": self.model.state_dict(), "input_dim": self.model.input_dim, "n_atoms": self.model.n_atoms}
+        state = {"net": self.model.state_dict(), "input_dim": self.model.input_dim, "n_atoms": self.model.n_atoms}
+        if self.snapshots:
+            state["snapshots"] = self.snapshots
+        return state
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.model = self._build(state["input_dim"], state["n_atoms"])
         self.model.load_state_dict(state["net"])
         self.model.to(self.device)
+        self.snapshots = dict(state.get("snapshots", {}))
