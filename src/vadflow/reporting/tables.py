@@ -79,7 +79,7 @@ def metric_value(result: dict[str, Any] | None, path: str, convention: str) -> A
 #: results fields that are fractions, shown in % (besides auc and frame_auc.*)
 PERCENT_FIELDS = {
     "eer", "eer_raw", "pixel_auc.minmax", "pixel_auc.raw", "rbdc_tbdc.rbdc", "rbdc_tbdc.tbdc",
-    "events.precision", "events.recall",
+    "events.precision", "events.recall", "selection_on_test.best_auc", "selection_on_test.inflation",
 }
 
 
@@ -217,6 +217,12 @@ def write_paper_table(
     ] + [f"- {n}" for n in use_notes(spec.get("use"))]
     if compared:
         notes.append(f"- Compared: {', '.join(compared)} (a stand-in, not the same data).")
+    if any(c.startswith("selection_on_test.") for c in columns):
+        notes.append(
+            "- selection_on_test: the best of the training snapshots (params.snapshot_every) chosen on the TEST"
+            " labels, and how much it adds over the last iteration: what checkpoint selection on test data"
+            " (as the sRNN-AE authors' evaluation script does) inflates; not a result of ours."
+        )
     if spec.get("plot"):
         from vadflow.reporting.figures import sweep_figure
 
