@@ -193,3 +193,16 @@ def test_coherence_row_is_deterministic():
     assert a == b
     assert set(a) >= {"rho", "original", "lista", "lfista", "slstm"}
     assert all(0.0 <= a[k] <= 1.0 for k in ("original", "lista", "lfista", "slstm"))
+
+
+def test_write_coherence_tables(tmp_path):
+    from vadflow.methods.anomalynet.coherence import write_coherence_tables
+
+    cfg = CoherenceConfig(n_vectors=200, epochs=1, K=2, rhos=(2, 8))
+    write_coherence_tables(tmp_path, cfg)
+    for table, slstm_rho8 in (("table1", "0.6232"), ("table2", "0.1893")):
+        text = (tmp_path / f"{table}.csv").read_text().splitlines()
+        assert text[0] == "rho,row,ours,published,heldout_loss"
+        assert len(text) == 1 + 2 * 5
+        assert any(line.startswith("8,SLSTM,") and line.split(",")[3] == slstm_rho8 for line in text)
+        assert "| ρ | Original Dict | LISTA | LFISTA | SLSTM |" in (tmp_path / f"{table}.md").read_text()

@@ -105,6 +105,17 @@ def _cmd_methods(a: argparse.Namespace) -> None:
         print(f"{name:18s} {info.supervision.short}  {info.label:34s} {info.implementation.split(':')[0]}")
 
 
+def _cmd_coherence_tables(a: argparse.Namespace) -> None:
+    import torch
+
+    from vadflow.methods.anomalynet.coherence import CoherenceConfig, write_coherence_tables
+
+    torch.set_num_threads(max(1, a.threads))
+    timing = write_coherence_tables(a.out, CoherenceConfig(seed=a.seed, epochs=a.epochs))
+    for table, seconds in timing.items():
+        print(f"{a.out}/{table}.csv ({seconds:.1f} s)")
+
+
 def _cmd_dvc_yaml(a: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -199,6 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("methods", help="list the registered methods")
     s.set_defaults(func=_cmd_methods)
+
+    s = sub.add_parser(
+        "coherence-tables",
+        help="AnomalyNet (Zhou et al.) Tables 1-2: mutual coherence of dictionaries learned on synthetic data",
+    )
+    s.add_argument("--out", default="reports/anomalynet", help="folder for table1/table2 .csv/.md (default: %(default)s)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--epochs", type=int, default=5, help="training epochs per solver (default: %(default)s)")
+    s.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
+    s.set_defaults(func=_cmd_coherence_tables)
 
     s = sub.add_parser("dvc-yaml", help="write dvc.yaml (one DVC stage per report table) from the config")
     s.add_argument("--config", default="config/config.yaml", help="workflow config (default: %(default)s)")

@@ -111,3 +111,28 @@ rule srnn:
     """Every table and figure of Luo et al. configured under reports (outputs under reports/srnn/)."""
     input:
         [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/srnn/")],
+
+
+rule anomalynet_coherence:
+    """Tables 1-2 of Zhou et al. (AnomalyNet): mutual coherence of the dictionaries LISTA, LFISTA and
+    SLSTM learn on synthetic data, beside the published figures (vadflow.methods.anomalynet.coherence;
+    no dataset needed, ~2 minutes on one core)."""
+    input:
+        published=published_file("anomalynet/table1"),
+    output:
+        csv1="reports/anomalynet/table1.csv",
+        md1="reports/anomalynet/table1.md",
+        csv2="reports/anomalynet/table2.csv",
+        md2="reports/anomalynet/table2.md",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    log:
+        "logs/reports/anomalynet_coherence.log",
+    benchmark:
+        "logs/benchmarks/reports/anomalynet_coherence.tsv"
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS=1 vadflow coherence-tables --out reports/anomalynet --threads 1 > {log} 2>&1"
