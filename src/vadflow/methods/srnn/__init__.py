@@ -66,7 +66,8 @@ class SRNNParams:
     log_every: int = 100
     #: keep the model every this many iterations (the authors' release: 1000) and score the test
     #: videos with each, only to measure what picking the best on test labels would add (their
-    #: evaluation script does); the result is always the last iteration. 0: off
+    #: evaluation script does); the result is always the last iteration. Scoring then runs every
+    #: snapshot too, so the recorded frames/s (Table 10) is only meaningful with 0: off
     snapshot_every: int = 0
 
     def __post_init__(self) -> None:
