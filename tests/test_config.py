@@ -190,3 +190,9 @@ def test_a_table_names_published_figures_on_file(cfg):
     cfg["reports"]["srnn_table3"]["published"] = "sun/table3"
     with pytest.raises(ConfigError, match="no published figures on file for paper 'sun'"):
         check_config(cfg)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "config").glob("*.yaml")))
+def test_every_shipped_config_file_validates(name):
+    """Each top-level config a README or docs command names (with its includes) passes the checks."""
+    load_config(REPO / "config" / name)

@@ -30,7 +30,8 @@ def plot_roc(results: Sequence[dict[str, Any]], dataset: str, out: str | Path) -
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false positive rate", ylabel="true positive rate")
     ax.set_title(f"{dataset}: frame-level ROC\n(per-video min-max normalised, micro)", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    # below the axes: method labels are long and would cover the curves inside them
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     _save(fig, out)
 
 
