@@ -99,17 +99,19 @@ def format_field(path: str, value: Any) -> str:
 def write_table(
     header: list[str],
     rows: list[list[str]],
-    csv_path: str | Path,
+    csv_path: str | Path | None,
     md_path: str | Path | None,
     *,
     title: str,
     notes: Sequence[str] = (),
 ) -> None:
-    with atomic_path(csv_path) as tmp:
-        with open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            w.writerows(rows)
+    """The table as CSV and/or Markdown (either path None to skip it), each written atomically."""
+    if csv_path is not None:
+        with atomic_path(csv_path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(header)
+                w.writerows(rows)
     if md_path is None:
         return
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -36,7 +36,6 @@ What the paper leaves open and what we do (also in docs/papers/anomalynet.md):
 
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import Any
 import torch
 
 from vadflow.methods.nn.unrolled import UnrolledSolver, make_solver, mutual_coherence, sc2net_loss
+from vadflow.reporting.tables import write_table
 
 #: the learned solvers of Tables 1-2, in the paper's column order
 LEARNED = ("lista", "lfista", "slstm")
@@ -224,28 +224,22 @@ def write_coherence_tables(out_dir: str | Path, cfg: CoherenceConfig = Coherence
                         "heldout_loss": "" if key == "original" else round(r[f"{key}_heldout_loss"], 4),
                     }
                 )
-        with open(out / f"{table}.csv", "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=["rho", "row", "ours", "published", "heldout_loss"])
-            w.writeheader()
-            w.writerows(records)
         caption = {
             "table1": "Assumption 1 (low-rank dictionary): mutual coherence, lower is better",
             "table2": "Assumption 2 (clustered dictionary): mutual coherence, lower is better",
         }[table]
         cols = [k for k in _PUBLISHED_ROWS if k == "original" or k in rows[0]]
-        lines = [
-            f"# AnomalyNet (Zhou et al.) {table.replace('table', 'Table ')}: {caption}",
-            "",
-            "Each cell: ours / published. " + _settings_line(cfg),
-            "",
-            "| ρ | " + " | ".join(_PUBLISHED_ROWS[k] for k in cols) + f" | {_INITIAL} |",
-            "|---|" + "---|" * (len(cols) + 1),
+        header = ["ρ", *(_PUBLISHED_ROWS[k] for k in cols), _INITIAL]
+        md_rows = [
+            [str(r["rho"]), *(f"{r[k]:.4f} / {pub[k].get(r['rho'], float('nan')):.4f}" for k in cols), f"{r['initial']:.4f}"]
+            for r in rows
         ]
-        for r in rows:
-            cells = [f"{r[k]:.4f} / {pub[k].get(r['rho'], float('nan')):.4f}" for k in cols]
-            lines.append(f"| {r['rho']} | " + " | ".join(cells) + f" | {r['initial']:.4f} |")
-        lines.append("")
-        (out / f"{table}.md").write_text("\n".join(lines))
+        # the CSV long form (one row per rho and dictionary, with the held-out loss); the Markdown wide
+        fields = ["rho", "row", "ours", "published", "heldout_loss"]
+        write_table(fields, [["" if rec[f] is None else str(rec[f]) for f in fields] for rec in records], out / f"{table}.csv", None, title="")
+        write_table(header, md_rows, None, out / f"{table}.md",
+                    title=f"AnomalyNet (Zhou et al.) {table.replace('table', 'Table ')}: {caption}",
+                    notes=["Each cell: ours / published. " + _settings_line(cfg)])
     return timing
 
 
