@@ -293,7 +293,7 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
                 where = f"reports.{table}.use.{ds}.{row}"
                 if ds not in cfg["datasets"]:
                     raise ConfigError(f"{where}: dataset {ds!r} is not configured", "name a configured dataset")
-                if m not in cfg["methods"]:
+                if m is not None and m not in cfg["methods"]:
                     raise ConfigError(f"{where} names {m!r}, which is not configured", "add it under methods")
 
 
@@ -328,8 +328,9 @@ def available_datasets(cfg: dict[str, Any], datasets: list[str]) -> tuple[list[s
     return usable, skipped
 
 
-def cell_method(use: dict[str, dict[str, str]] | None, dataset: str, row: str) -> str:
-    """The method entry whose result a table row shows on a dataset (``use`` swaps, else the row)."""
+def cell_method(use: dict[str, dict[str, str | None]] | None, dataset: str, row: str) -> str | None:
+    """The method entry whose result a table row shows on a dataset (``use`` swaps, else the row);
+    None where ``use`` sets the cell to null: the row's method does not run on that dataset."""
     return (use or {}).get(dataset, {}).get(row, row)
 
 
@@ -337,10 +338,46 @@ def table_cells(cfg: dict[str, Any], table: str) -> list[tuple[str, str, str]]:
     """(dataset, row, method) of every cell of a report table. The method is the row's own
     entry unless ``use: {dataset: {row: entry}}`` swaps in another on that dataset, for a
     paper that feeds a method other inputs there (Luo et al. run TSC and sRNN-AE on raw
-    intensities on moving digits, on CNN features elsewhere)."""
+    intensities on moving digits, on CNN features elsewhere). Cells ``use`` sets to null are left
+    out: a method whose protocol does not apply to that dataset (the table shows an empty cell)."""
     datasets, rows = table_spec(cfg, table)
     use = cfg.get("reports", {}).get(table, {}).get("use", {})
-    return [(d, r, cell_method(use, d, r)) for r in rows for d in datasets]
+    cells = [(d, r, cell_method(use, d, r)) for r in rows for d in datasets]
+    blocked = {m for m in {c[2] for c in cells if c[2] is not None} if missing_checkpoint(cfg, m)}
+    return [c for c in cells if c[2] is not None and c[2] not in blocked]
+
+
+def blocked_rows(cfg: dict[str, Any], table: str) -> dict[str, str]:
+    """{method entry: why it is not run} for the rows of a table that need a missing checkpoint."""
+    _, rows = table_spec(cfg, table)
+    return {m: why for m in rows if (why := missing_checkpoint(cfg, m))}
+
+
+def missing_checkpoint(cfg: dict[str, Any], name: str) -> str | None:
+    """Why a method entry cannot run here, or None: a feature spec it reads (directly, through a
+    ``source`` or a fusion's streams) uses a backbone that ships no weights (ResNet, VGG, AlexNet)
+    and has no readable ``weights:`` file. Tables show such rows as not run instead of failing."""
+    from vadflow.features.spec import USER_CHECKPOINT_BACKBONES, feature_spec
+
+    run = resolve_method(cfg, name)
+    if run.method == "late_fusion":
+        return missing_checkpoint(cfg, run.params.spatial) or missing_checkpoint(cfg, run.params.temporal)
+    keys, seen = list(run.input.features), set()
+    while keys:
+        key = keys.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        spec = feature_spec(cfg, key)
+        if spec.source:
+            keys.append(spec.source)
+        if spec.cpu_only or spec.backbone not in USER_CHECKPOINT_BACKBONES or spec.kind == "i3d":
+            continue
+        if spec.weights is None:
+            return f"needs a {spec.backbone} checkpoint: set features.{key}.weights"
+        if not Path(os.path.expandvars(spec.weights)).expanduser().is_file():
+            return f"needs a {spec.backbone} checkpoint: features.{key}.weights = {spec.weights} is not a file"
+    return None
 
 
 def table_spec(cfg: dict[str, Any], table: str) -> tuple[list[str], list[str]]:

@@ -17,6 +17,7 @@ from vadflow.config import (
     resolve_method,
     table_cells,
     table_spec,
+    blocked_rows,
 )
 from vadflow.data.layout import Manifest
 from vadflow.data.shards import SHARD_FRAMES, plan_shards

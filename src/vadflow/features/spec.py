@@ -10,6 +10,8 @@ Kinds:
                  ``source: <flow spec>`` of every optical-flow image instead (x, y, magnitude as
                  three channels), sRNN-AE's optical-flow temporal stream (Luo et al. Tables 7-8)
   dynamic_image  AnomalyNet's motion fusion: a dynamic image per window of frames, through a backbone
+                 (``backbone: none``: the image's own pixels, resized to ``raw_size`` rows, as one vector:
+                 AnomalyNet's SC2Net+MFB ablation without the feature transfer block, Table 7)
   temporal_max   sRNN-AE's temporal stream: element-wise max of a frame spec over consecutive frames
   flow           dense optical flow between consecutive frames (OpenCV)
   i3d            I3D clip features (RGB frames, or a flow spec for the flow stream)
@@ -30,11 +32,16 @@ from vadflow.params import params_from_dict
 KINDS = ("frame", "dynamic_image", "temporal_max", "flow", "i3d", "raw")
 POOLINGS = ("spp", "global", "none")
 CPU_KINDS = ("flow", "temporal_max", "raw")
+#: backbones that ship no weights: they read a checkpoint the user has (``weights:``); the registry in
+#: ``vadflow.features.backbones`` agrees (tested), this copy keeps config checks free of torch
+USER_CHECKPOINT_BACKBONES = ("resnet50", "resnet152", "vgg16", "alexnet")
 
 #: the fields each kind depends on (the rest are ignored, and do not change its path)
 RELEVANT = {
     "frame": ("backbone", "weights", "input_size", "pooling", "pyramid_levels", "source", "dtype"),
-    "dynamic_image": ("backbone", "weights", "input_size", "pooling", "pyramid_levels", "window", "stride", "sqrt", "dtype"),
+    "dynamic_image": (
+        "backbone", "weights", "input_size", "pooling", "pyramid_levels", "window", "stride", "sqrt", "raw_size", "dtype",
+    ),
     "temporal_max": ("source", "window", "interval", "dtype"),
     "flow": ("flow_method", "flow_size", "dtype"),
     "i3d": ("stream", "source", "weights", "input_size", "window", "stride", "dtype"),
@@ -60,7 +67,7 @@ class FeatureSpec:
     stream: str = "rgb"  # i3d: rgb or flow
     flow_method: str = "farneback"
     flow_size: int | None = None  # flow: compute at this height (keeping aspect), None = the store's size
-    raw_size: int | None = None  # raw: resize to this height (keeping aspect), None = the store's size
+    raw_size: int | None = None  # raw, dynamic_image without backbone: resize to this height (keeping aspect), None = as stored
     dtype: str = "float16"
     batch_size: int = 32  # frames per forward pass (no effect on the values, so not part of the name)
 
@@ -77,6 +84,8 @@ class FeatureSpec:
             raise ConfigError("a temporal_max feature needs `source`, the frame feature it pools", "set source: <spec>")
         if self.kind == "i3d" and self.stream == "flow" and not self.source:
             raise ConfigError("the i3d flow stream needs `source`, a flow feature spec", "set source: <flow spec>")
+        if self.backbone == "none" and self.kind != "dynamic_image":
+            raise ConfigError("backbone: none (pixels, no CNN) is for dynamic_image features only", "use kind: raw for frames")
         if not self.window:
             object.__setattr__(self, "window", DEFAULT_WINDOW.get(self.kind, 0))
         if not self.stride:
@@ -85,7 +94,7 @@ class FeatureSpec:
     @property
     def cpu_only(self) -> bool:
         """No backbone: flow, temporal max pooling and raw pixels need no GPU (and no torch)."""
-        return self.kind in CPU_KINDS
+        return self.kind in CPU_KINDS or self.backbone == "none"
 
     @property
     def reads_features(self) -> bool:

@@ -34,6 +34,10 @@ class PublishedTable:
                 return row["values"][paper_dataset]
         return None
 
+    def has_field(self, field: str) -> bool:
+        """Whether some cell publishes ``field`` (cells given as {field: figure})."""
+        return any(isinstance(v, dict) and field in v for row in self.rows for v in row["values"].values())
+
     def others(self, methods: list[str], paper_datasets: list[str]) -> list[tuple[str, str, Any]]:
         """(row label, paper dataset, figure) of the published rows none of ``methods`` stands for."""
         return [

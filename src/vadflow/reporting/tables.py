@@ -29,8 +29,12 @@ def cell_lookup(
     return lambda d, row: by_key.get((d, cell_method(use, d, row)))
 
 
-def use_notes(use: dict[str, dict[str, str]] | None) -> list[str]:
-    return [f"{d}: row {row} shows {m}" for d, swaps in (use or {}).items() for row, m in swaps.items()]
+def use_notes(use: dict[str, dict[str, str | None]] | None) -> list[str]:
+    return [
+        f"{d}: row {row} shows {m}" if m is not None else f"{d}: row {row} is not run there (its protocol does not apply)"
+        for d, swaps in (use or {}).items()
+        for row, m in swaps.items()
+    ]
 
 
 def row_label(cell, datasets: Sequence[str], row: str, own: Sequence[dict[str, Any]]) -> tuple[str, str]:
@@ -182,29 +186,48 @@ def write_paper_table(
     compare = spec.get("compare", {})
     metric = spec.get("metric", "auc")
     columns = list(spec.get("columns", []))
-    header = ["method", "supervision", "dataset", "computed_on", metric, "paper", *columns]
+    not_run = spec.get("not_run", {})
+    # a published cell is one figure (the table's metric) or {field: figure} for tables of several metrics
+    per_field = published is not None and any(isinstance(v, dict) for row in published.rows for v in row["values"].values())
+    paper_columns = [c for c in columns if per_field and published.has_field(c)]
+
+    def figures(figure: Any) -> list[str]:
+        """The paper's figure for the metric, then one per column it publishes."""
+        if isinstance(figure, dict):
+            return [_published(figure.get(metric))] + [_published(figure.get(c)) for c in paper_columns]
+        return [_published(figure)] + [""] * len(paper_columns)
+
+    header = ["method", "supervision", "dataset", "computed_on", metric, "paper", *columns,
+              *[f"{c} (paper)" for c in paper_columns]]
     rows = []
     for m in spec["methods"]:
         label, sup = row_label(cell, spec["datasets"], m, results)
+        if label == m:  # no result (a row not run): the entry's configured label
+            label = spec.get("labels", {}).get(m, m)
         for d in spec["datasets"]:
             r = cell(d, m)
             figure = paper.get(m, {}).get(d)
             if figure is None and published is not None:
                 figure = published.value(m, compare.get(d, d))
+            paper_figures = figures(figure)
+            where = computed_on(datasets_cfg[d], d) if m not in not_run else f"not run: {not_run[m]}"
             rows.append([
                 label,
                 sup,
                 d,
-                computed_on(datasets_cfg[d], d),
+                where,
                 format_field(metric, metric_value(r, metric, convention)),
-                _published(figure),
+                paper_figures[0],
                 *[format_field(c, result_field(r, c)) for c in columns],
+                *paper_figures[1:],
             ])
     if published is not None:  # the competitors: their published figures, not run here
         by_paper_name = {compare.get(d, d): d for d in spec["datasets"]}
         for row, paper_dataset, figure in published.others(list(spec["methods"]), list(by_paper_name)):
             d = by_paper_name[paper_dataset]
-            rows.append([row, "", d, "not run here (published figure only)", "", _published(figure), *[""] * len(columns)])
+            paper_figures = figures(figure)
+            rows.append([row, "", d, "not run here (published figure only)", "", paper_figures[0],
+                         *[""] * len(columns), *paper_figures[1:]])
     what = f"{CONVENTIONS[convention]}, in %" if metric == "auc" else f"the results field {metric!r}"
     source = (
         f" ({published.paper}, {published.caption}; src/vadflow/published/{published.ref.split('/')[0]}.yaml)"
@@ -219,6 +242,9 @@ def write_paper_table(
     ] + [f"- {n}" for n in use_notes(spec.get("use"))]
     if compared:
         notes.append(f"- Compared: {', '.join(compared)} (a stand-in, not the same data).")
+    if not_run:
+        notes.append("- not run: rows whose backbone needs a checkpoint this installation has not been given"
+                     " (set the feature spec's weights: to the file; nothing is downloaded).")
     if any(c.startswith("selection_on_test.") for c in columns):
         notes.append(
             "- selection_on_test: the best of the training snapshots (params.snapshot_every) chosen on the TEST"
