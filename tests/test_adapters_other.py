@@ -145,6 +145,15 @@ def test_umn_protocol(umn_root: Path):
     assert all(v.meta["scene"] in ("lawn", "indoor") and v.n_frames for v in m.videos)
 
 
+def test_umn_one_scene(umn_root: Path):
+    """AnomalyNet Table 6 (and the papers it follows) evaluate each UMN scene on its own."""
+    m = discover("umn", "umn", umn_root, options={"scene": "indoor"})
+    assert sorted(v.name for v in m.videos) == ["indoor_clip1_test", "indoor_clip1_train", "indoor_clip2_test"]
+    with pytest.raises(DataError, match="no clip of scene 'plaza'") as e:
+        discover("umn", "umn", umn_root, options={"scene": "plaza"})
+    assert "indoor, lawn" in str(e.value)
+
+
 def test_umn_segment_decodes(umn_root: Path, tmp_path: Path):
     m = umn.discover_umn("umn", umn_root)
     m.write(tmp_path / "m.json")

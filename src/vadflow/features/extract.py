@@ -124,17 +124,25 @@ def _extract_dynamic_images(store: FrameStore, spec: FeatureSpec, device: str, o
     from vadflow.features.transforms import dynamic_image
     from vadflow.windows import covering_windows, window_of_frame
 
-    run = _backbone(spec, device)
+    if spec.backbone == "none":  # the dynamic image's pixels in [0, 1] as one vector (AnomalyNet Table 7, SC2Net+MFB)
+        run = None
+
+        def encode(images: np.ndarray) -> np.ndarray:
+            return _resize_height(images.astype(np.float32) / 255.0, spec.raw_size).reshape(len(images), -1)
+    else:
+        run = _backbone(spec, device)
+        encode = run
     windows = covering_windows(store.n_frames, spec.window, spec.stride)
     writer = None
     for b in progress(range(0, len(windows), spec.batch_size), desc, total=-(-len(windows) // spec.batch_size)):
         images = np.stack([dynamic_image(store.read(s, e), sqrt=spec.sqrt) for s, e in windows[b : b + spec.batch_size]])
-        rows = run(images)
+        rows = encode(images)
         if writer is None:
             writer = FeatureStoreWriter(out, rows.shape[1:], spec.dtype, spec.batch_size, expected=len(windows))
         writer.append(rows, desc)
-    writer.finish(window_of_frame(windows, store.n_frames), windows, {**run.attrs(), "window": spec.window})
-    return run.attrs()
+    attrs = run.attrs() if run is not None else {"raw": {"size": spec.raw_size}}
+    writer.finish(window_of_frame(windows, store.n_frames), windows, {**attrs, "window": spec.window})
+    return attrs
 
 
 def _extract_temporal_max(source: FeatureStore, spec: FeatureSpec, out: Path, desc: str) -> dict[str, Any]:

@@ -143,8 +143,10 @@ def discover_umn(
     one_indexed: bool = True,
     inclusive: bool = True,
     check_lengths: bool = True,
+    scene: str | None = None,
 ) -> Manifest:
-    """Train/test segments per scene of the UMN videos, from the user's boundary file."""
+    """Train/test segments per scene of the UMN videos, from the user's boundary file; ``scene``
+    keeps one scene (the papers evaluate each scene on its own and average, e.g. AnomalyNet Table 6)."""
     root = Path(root)
     if boundaries is not None:
         path = resolve_in_root(root, boundaries)
@@ -160,6 +162,12 @@ def discover_umn(
             )
         path = found[0]
     clips = read_boundaries(path, root, one_indexed=one_indexed, inclusive=inclusive)
+    if scene is not None:
+        scenes = sorted({c.scene for c in clips})
+        clips = [c for c in clips if c.scene == scene]
+        if not clips:
+            raise DataError(f"dataset {dataset!r}: {path} has no clip of scene {scene!r}",
+                            f"set datasets.{dataset}.options.scene to one of {', '.join(scenes)}")
     if check_lengths:  # a probed count is an estimate: one second of slack; decode checks the exact count
         for video in dict.fromkeys(c.video for c in clips if c.video.is_file()):
             fps, estimate = probe_frame_count(video)
