@@ -26,6 +26,7 @@ TINY = {
     "lstm_ae": ({"features": ["f"]}, {"hidden": 4, "seq_len": 4, "epochs": 1}),
     "tsc": ({"features": ["f"]}, {"n_atoms": 6, "K": 3, "dictionary_iterations": 2, "seq_len": 4}),
     "srnn_ae": ({"features": ["f"]}, {"n_atoms": 6, "iterations": 4, "seq_len": 4, "log_every": 2}),
+    "anomalynet": ({"features": ["f"]}, {"n_atoms": 6, "K": 2, "epochs": 1, "batch_size": 4}),
 }
 
 

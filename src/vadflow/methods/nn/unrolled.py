@@ -62,7 +62,7 @@ def sc2net_loss(x: torch.Tensor, s: torch.Tensor, B: torch.Tensor, lam: float) -
     return (recon + lam * s.abs().sum(-1)).mean()
 
 
-def _random_dictionary(d_x: int, d_s: int, generator: torch.Generator, dtype: torch.dtype) -> torch.Tensor:
+def random_dictionary(d_x: int, d_s: int, generator: torch.Generator, dtype: torch.dtype) -> torch.Tensor:
     B = torch.randn(d_x, d_s, generator=generator, dtype=dtype)
     return B / B.norm(dim=0, keepdim=True)
 
