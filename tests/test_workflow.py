@@ -129,6 +129,23 @@ def test_speed_and_sweep_tables(tiny_run: Path):
     assert 0 <= flow["auc"] <= 1 and flow["params"]["K"] == 3
 
 
+def test_anomalynet_table_with_a_row_that_needs_a_checkpoint(tiny_run: Path):
+    """Zhou et al.'s Table 5 on the tiny walkway: AnomalyNet trained on dynamic images + frames, every
+    metric beside the paper's; the ResNet-50 row is marked not run (no checkpoint), not a failure."""
+    snakemake(tiny_run, "reports/anomalynet/table5.csv")
+    rows = list(csv.reader(open(tiny_run / "reports" / "anomalynet" / "table5.csv")))
+    assert rows[0] == ["method", "supervision", "dataset", "computed_on", "auc", "paper", "pixel_auc.minmax", "eer",
+                       "events.tp_fa", "pixel_auc.minmax (paper)", "eer (paper)", "events.tp_fa (paper)"]
+    by_method = {r[0]: r for r in rows[1:]}
+    ours = by_method["AnomalyNet [Zhou et al.]"]
+    assert ours[3] == "synthetic walkway" and ours[5] == "94.90" and ours[9:] == ["52.80", "10.30", "12/1"]
+    assert 0 <= float(ours[4]) <= 100 and 0 <= float(ours[6]) <= 100 and "/" in ours[8]
+    blocked = by_method["AnomalyNet [Zhou et al.] (anomalynet_resnet50)"]
+    assert blocked[3].startswith("not run: needs a resnet50 checkpoint") and blocked[4] == ""
+    assert by_method["Liu et al. [38]"][3] == "not run here (published figure only)"
+    assert not (tiny_run / "results" / "walkway" / "anomalynet_resnet50.json").exists()
+
+
 def test_second_run_is_a_no_op(tiny_run: Path):
     proc = snakemake(tiny_run, "reports/table3.csv", dry_run=True)
     assert planned_jobs(proc) == {}

@@ -90,7 +90,12 @@ for _table, _spec in config.get("reports", {}).items():
             md=_spec["output"].removesuffix(".csv") + ".md",
             **({"png": _spec["output"].removesuffix(".csv") + ".png"} if _spec.get("plot") else {}),
         params:
-            spec={**_spec, "datasets": table_spec(config, _table)[0]},
+            spec={
+                **_spec,
+                "datasets": table_spec(config, _table)[0],
+                "not_run": blocked_rows(config, _table),
+                "labels": {m: resolve_method(config, m).label for m in table_spec(config, _table)[1]},
+            },
             datasets=config["datasets"],
             convention=_spec.get("convention", config["evaluation"]["convention"]),
         threads: 1
@@ -111,6 +116,14 @@ rule srnn:
     """Every table and figure of Luo et al. configured under reports (outputs under reports/srnn/)."""
     input:
         [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/srnn/")],
+
+
+rule anomalynet:
+    """Every table of Zhou et al. (AnomalyNet): Tables 1-2 (synthetic) and the tables configured under
+    reports with outputs under reports/anomalynet/."""
+    input:
+        "reports/anomalynet/table1.csv",
+        [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/anomalynet/")],
 
 
 rule anomalynet_coherence:
