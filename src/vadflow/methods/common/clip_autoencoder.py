@@ -107,3 +107,38 @@ class ClipAutoencoder(TorchMethod):
 
         maps = windowed_errors(test_video.n_frames, L, errors, self.params.score_batch_size)
         return VideoScores(scores=maps.sum(dim=(1, 2)).numpy(), maps=maps.float().numpy())
+
+
+class MeanFrameClips:
+    """Hasan et al.'s input convention, shared by the clip auto-encoders that follow it (Conv-AE,
+    the adversarial 3D auto-encoder of Sun et al.): pixels in [0, 1] minus the training set's mean
+    frame, training clips at temporal strides ``params.temporal_strides`` (the data augmentation of
+    Hasan et al. sec. 3.1). Put before ``ClipAutoencoder`` in the bases."""
+
+    mean_frame: torch.Tensor | None = None  # (1, h, w) in [0, 1]
+
+    def prepare(self, frames_u8: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, L, 1, h, w) -> float clips (B, L, h, w) in [0, 1] minus the mean frame."""
+        x = super().prepare(frames_u8)
+        return x - self.mean_frame.to(x.device)
+
+    def fit_statistics(self, cache: FrameChunkCache) -> None:
+        """The training mean frame (Hasan et al.; Sun et al. sec. IV-C's "global mean image")."""
+        total, count = 0.0, 0
+        for v, n in enumerate(cache.lengths):
+            x = cache.frames(v, np.arange(n))[:, 0].astype(np.float64)
+            total, count = total + x.sum(0), count + n
+        self.mean_frame = torch.from_numpy(total / count / 255.0).float()[None]
+
+    def train_windows(self, n_frames: int) -> np.ndarray:
+        """Clips at temporal strides ``temporal_strides`` (1, 2, 3 in Hasan et al.), one every ``clip_step``."""
+        p, L = self.params, self.input.clip_length
+        return np.concatenate([sliding_windows(n_frames, L, s, p.clip_step) for s in p.temporal_strides])
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "mean_frame": self.mean_frame.cpu()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self.mean_frame = state["mean_frame"]
+
