@@ -27,6 +27,9 @@ TINY = {
     "tsc": ({"features": ["f"]}, {"n_atoms": 6, "K": 3, "dictionary_iterations": 2, "seq_len": 4}),
     "srnn_ae": ({"features": ["f"]}, {"n_atoms": 6, "iterations": 4, "seq_len": 4, "log_every": 2}),
     "anomalynet": ({"features": ["f"]}, {"n_atoms": 6, "K": 2, "epochs": 1, "batch_size": 4}),
+    "adv3d_cae": ({"clip_length": 8, "height": 32, "width": 32},
+                  {"channels": [2, 2, 2, 2, 2], "disc_channels": [2, 2, 2], "epochs": 1, "batch_size": 4,
+                   "clip_step": 4}),
 }
 
 
