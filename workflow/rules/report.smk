@@ -126,6 +126,12 @@ rule anomalynet:
         [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/anomalynet/")],
 
 
+rule adv3d:
+    """Every table of Sun et al. (adversarial 3D conv AE) configured under reports (outputs under reports/adv3d/)."""
+    input:
+        [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/adv3d/")],
+
+
 rule anomalynet_coherence:
     """Tables 1-2 of Zhou et al. (AnomalyNet): mutual coherence of the dictionaries LISTA, LFISTA and
     SLSTM learn on synthetic data, beside the published figures (vadflow.methods.anomalynet.coherence;
