@@ -179,3 +179,36 @@ def test_frames_smaller_than_the_network_are_a_clear_error(stores, tmp_path):
     run = method_run("adv3d_cae", TINY, features=(), input={**TINY_INPUT, "height": 24, "width": 24})
     with pytest.raises(ConfigError, match="do not fit the auto-encoder"):
         train(run, train_stores, tmp_path / "m.pt", tmp_path / "l.csv", device="cpu", threads=1)
+
+
+def test_optical_flow_images_train_a_second_auto_encoder(tmp_path):
+    """Table IX: the same auto-encoder on optical-flow images (the flow store's magnitude for gray)."""
+    from conftest import feature_videos
+    from vadflow.features.flow import flow_image
+    from vadflow.features.store import FeatureStoreWriter
+    from vadflow.methods.api import VideoInput
+
+    rng = np.random.default_rng(0)
+    frames, _ = feature_videos(tmp_path, {n: np.zeros((20, 1), np.float32) for n in ("a", "b", "t")})
+    flows = []
+    for name in ("a", "b", "t"):
+        flow = rng.normal(scale=2.0, size=(20, 16, 24, 2)).astype(np.float32)
+        if name == "t":
+            flow[10:, 4:12, 4:12] += 15.0  # something moves fast in the second half
+        w = FeatureStoreWriter(tmp_path / f"{name}.flow.zarr", flow.shape[1:], "float32", 8)
+        w.append(flow, name)
+        w.finish(np.arange(20), None, {"flow": {"method": "test"}})
+        flows.append(tmp_path / f"{name}.flow.zarr")
+    run = method_run("adv3d_cae", {**TINY, "clip_step": 2}, features=(),
+                     input={"clip_length": 8, "height": 16, "width": 16, "features": ["flow"]})
+    train(run, frames[:2], tmp_path / "m.pt", tmp_path / "l.csv", features={"flow": flows[:2]}, device="cpu",
+          threads=1)
+    score(tmp_path / "m.pt", frames[2:], tmp_path / "s.zarr", features={"flow": flows[2:]}, device="cpu", threads=1)
+    _, scores, maps = read_scores(tmp_path / "s.zarr")
+    assert scores["t"].shape == (20,) and maps["t"].shape == (20, 16, 16)
+    # what the network saw: the magnitude channel of the flow images, resized
+    m = Adv3DCAE(run)
+    seen = m.video_array(VideoInput.open(frames[2], {"flow": flows[2]}))
+    assert seen.shape == (20, 1, 16, 16) and seen.dtype == np.uint8
+    assert seen[15].mean() > seen[5].mean()
+    assert flow_image(np.zeros((1, 2, 2, 2)))[..., 2].max() == 0  # no motion: black

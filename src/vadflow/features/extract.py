@@ -83,14 +83,12 @@ def _frame_chunks(store: FrameStore, size: int) -> Iterator[np.ndarray]:
 
 def _flow_image_chunks(flow: FeatureStore, size: int) -> Iterator[np.ndarray]:
     """Flow rows (T, h, w, 2) as uint8 images: x and y displacement, and magnitude, as channels."""
-    from vadflow.features.flow import flow_to_uint8
+    from vadflow.features.flow import flow_image
 
     if "flow" not in flow.attrs:
         raise ConfigError(f"{flow.path} is not an optical-flow store", "a frame spec's source must be a flow spec")
     for start in range(0, len(flow.frame_index), size):
-        f = flow.read(start, start + size).astype(np.float32)
-        magnitude = np.linalg.norm(f, axis=-1, keepdims=True)
-        yield np.concatenate([flow_to_uint8(f), flow_to_uint8(magnitude * 2.0 - 20.0)], axis=-1)
+        yield flow_image(flow.read(start, start + size))
 
 
 @functools.lru_cache(maxsize=2)

@@ -119,6 +119,16 @@ def flow_to_uint8(flow: np.ndarray, bound: float = 20.0) -> np.ndarray:
     return np.rint((clipped + bound) * (255.0 / (2.0 * bound))).astype(np.uint8)
 
 
+def flow_image(flow: np.ndarray) -> np.ndarray:
+    """Flow rows (..., h, w, 2) in pixels -> uint8 images (..., h, w, 3): x and y displacement and the
+    magnitude as channels (the flow images CNNs and auto-encoders take: Luo et al. Tables 7-8, Sun et
+    al. Table IX after Ravanbakhsh et al.). Magnitude m maps as 2m - 20 through ``flow_to_uint8``, so
+    0 px is black and 20 px or more white."""
+    f = np.asarray(flow, dtype=np.float32)
+    magnitude = np.linalg.norm(f, axis=-1, keepdims=True)
+    return np.concatenate([flow_to_uint8(f), flow_to_uint8(magnitude * 2.0 - 20.0)], axis=-1)
+
+
 def flow_for_i3d(flow: np.ndarray, bound: float = 20.0) -> np.ndarray:
     """Flow -> float32 in [-1, 1], the input range of I3D's flow stream.
 

@@ -4,6 +4,10 @@ and pixel maps by the windowed scorer.
 
 A subclass builds its network (``build_model``) and says how a clip is prepared
 (``prepare``), what the loss is (``loss``) and which optimiser trains it.
+
+With ``input.features: [<flow spec>]`` the clips are optical-flow images of that feature store
+(``load_flow_video``: the magnitude for gray, x / y / magnitude for RGB) instead of frames: the
+optical-flow auto-encoder of Sun et al. Table IX (after Ravanbakhsh et al.).
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from torch import nn
 
 from vadflow.errors import ConfigError
 from vadflow.methods.api import VideoInput
-from vadflow.methods.common.frames import load_video
+from vadflow.methods.common.frames import load_flow_video, load_video
 from vadflow.methods.common.scoring import windowed_errors
 from vadflow.methods.engine import Stage, StepContext, TorchMethod
-from vadflow.methods.engine.data import ClipDataset, FrameChunkCache, clip_index
+from vadflow.methods.engine.data import ArrayClipCache, ClipDataset, FrameChunkCache, clip_index
 from vadflow.scores import VideoScores
 from vadflow.windows import pad_to, sliding_windows
 
@@ -60,8 +64,23 @@ class ClipAutoencoder(TorchMethod):
     def _device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    def _flow_key(self) -> str | None:
+        features = self.input.features
+        if len(features) > 1:
+            raise ConfigError(f"{self.name} reads frames or one optical-flow spec, got input.features {list(features)}",
+                              "name at most one feature spec of kind flow")
+        return features[0] if features else None
+
+    def video_array(self, video: VideoInput) -> np.ndarray:
+        """The whole video as the network sees it: uint8 (T, C, h, w) frames, or flow images."""
+        key = self._flow_key()
+        return load_flow_video(video.feature(key), self.input) if key else load_video(video.frames, self.input)
+
     def setup(self, videos: Sequence[VideoInput]) -> None:
-        self.cache = FrameChunkCache([v.frames.path for v in videos], self.input, self.run.trainer.cache_mb)
+        if self._flow_key():
+            self.cache = ArrayClipCache([self.video_array(v) for v in videos])
+        else:
+            self.cache = FrameChunkCache([v.frames.path for v in videos], self.input, self.run.trainer.cache_mb)
         self.clips = clip_index(self.cache.lengths, self.train_windows)
         if not self.clips:
             raise ConfigError(
@@ -98,7 +117,7 @@ class ClipAutoencoder(TorchMethod):
         sum of that map. A video shorter than one clip repeats its last frame."""
         self.model.eval()
         L = self.input.clip_length
-        video = torch.from_numpy(pad_to(load_video(test_video.frames, self.input), L))  # (T, C, h, w)
+        video = torch.from_numpy(pad_to(self.video_array(test_video), L))  # (T, C, h, w)
 
         def errors(win: torch.Tensor) -> torch.Tensor:
             x = self.prepare(video[win])

@@ -57,3 +57,29 @@ def load_video(store: FrameStore, spec: InputSpec, chunk: int = 256) -> np.ndarr
     return np.concatenate(
         [prepare_frames(store.read(s, s + chunk), spec, size) for s in range(0, store.n_frames, chunk)]
     )
+
+
+def load_flow_video(store, spec: InputSpec, chunk: int = 256) -> np.ndarray:
+    """A video's optical flow (a ``flow`` feature store) as flow images, uint8 (T, C, h, w) in the
+    method's size: gray = the magnitude channel, rgb = x, y and magnitude (``flow_image``)."""
+    from vadflow.errors import ConfigError
+    from vadflow.features.flow import flow_image
+
+    if "flow" not in store.attrs:
+        raise ConfigError(f"{store.path} is not an optical-flow store", "name a feature spec of kind flow")
+    n = len(store.frame_index)
+    h, w = store.features.shape[1:3]
+    size = target_size(_Shape((n, h, w, 3)), spec)
+    as_rgb = InputSpec(height=spec.height, width=spec.width, color="rgb", clip_length=spec.clip_length)
+    parts = []
+    for s in range(0, n, chunk):
+        images = prepare_frames(flow_image(store.read(s, s + chunk)), as_rgb, size)  # (t, 3, h, w)
+        parts.append(images[:, 2:] if spec.color == "gray" else images)
+    return np.concatenate(parts)
+
+
+class _Shape:
+    """Just enough of a store for ``target_size``."""
+
+    def __init__(self, shape: tuple[int, int, int, int]):
+        self.shape = shape

@@ -76,11 +76,24 @@ class FrameChunkCache:
         return out
 
 
+class ArrayClipCache:
+    """The ``FrameChunkCache`` interface over videos already in memory, uint8 (T, C, h, w) each (the
+    flow images a clip auto-encoder reads instead of frames)."""
+
+    def __init__(self, videos: Sequence[np.ndarray]):
+        self.videos = list(videos)
+        self.lengths = [len(v) for v in self.videos]
+        self.size = tuple(self.videos[0].shape[-2:]) if self.videos else (0, 0)
+
+    def frames(self, video: int, index: np.ndarray) -> np.ndarray:
+        return self.videos[video][np.asarray(index)]
+
+
 class ClipDataset(torch.utils.data.Dataset):
     """Clips of frames: item i is uint8 (L, C, h, w), the frames ``clips[i] = (video, frame
     indices)`` of the training stores, in the method's colour and size."""
 
-    def __init__(self, cache: FrameChunkCache, clips: Sequence[tuple[int, np.ndarray]]):
+    def __init__(self, cache: "FrameChunkCache | ArrayClipCache", clips: Sequence[tuple[int, np.ndarray]]):
         self.cache = cache
         self.clips = list(clips)
 
