@@ -30,7 +30,7 @@ class Adv3DParams:
     noise_sigma: float = 0.005  # sec. IV-C
     salt_pepper_fraction: float = 0.05  # "SNR 95 %": 5 % of the pixels set to black or white
     poisson_peak: float = 255.0  # photon count of a white pixel (8-bit frames)
-    adversarial_weight: float = 0.01  # λ of eq. 9 (not given); 0 = w/o GAN (Table V)
+    adversarial_weight: float = 0.001  # λ of eq. 9 (not given; docs/papers/adv3d.md); 0 = w/o GAN (Table V)
     disc_channels: tuple = (32, 64, 128)
     lr: float = 2e-4  # RMSprop, both networks (sec. IV-C)
     epochs: int = 10

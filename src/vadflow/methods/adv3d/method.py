@@ -10,8 +10,9 @@ Each step: the clean clip S (gray, [0, 1], minus the training mean frame) is cor
      over the clip's pixels (eq. 7's Euclidean loss, per pixel so that λ does not depend on the frame
      size) and L_adv the non-saturating BCE(D(R(S+η)), 1).
 
-λ is not given: 0.01, the ratio pix2pix-style image GANs use between an adversarial term and a
-per-pixel reconstruction term (λ = 0: "w/o GAN", no discriminator at all). RMSprop at 2e-4 for
+λ is not given: 0.001, so that the adversarial term stays below the reconstruction term through
+training (with 0.01 the discriminator wins within two epochs and λ·L_adv grows to ten times L_rec:
+docs/papers/adv3d.md); λ = 0 is "w/o GAN", no discriminator at all. RMSprop at 2e-4 for
 both with PyTorch's other defaults (sec. IV-C). Scoring: every 16-frame window (stride 1) is
 reconstructed without noise; a pixel's error is its squared error averaged over the windows that
 contain it, a frame's e_t the sum over its pixels (eq. 13 up to the constant 1/(W·H)); eq. 14's
