@@ -153,5 +153,7 @@ rule anomalynet_coherence:
         "logs/benchmarks/reports/anomalynet_coherence.tsv"
     conda:
         ENV
+    params:
+        python=sys.executable,  # the workflow's interpreter: `vadflow` need not be on PATH
     shell:
-        "OMP_NUM_THREADS=1 vadflow coherence-tables --out reports/anomalynet --threads 1 > {log} 2>&1"
+        "OMP_NUM_THREADS=1 {params.python} -m vadflow.cli coherence-tables --out reports/anomalynet --threads 1 > {log} 2>&1"
