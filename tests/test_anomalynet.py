@@ -177,7 +177,7 @@ def test_rows_needing_a_missing_checkpoint_are_left_out_with_a_reason(tmp_path):
     cfg = load_config("config/config.yaml")
     assert missing_checkpoint(cfg, "anomalynet") is None  # the shipped backbone
     why = missing_checkpoint(cfg, "anomalynet_resnet50")
-    assert why == "needs a resnet50 checkpoint: set features.resnet50_spp.weights" or "resnet50_dynamic" in why
+    assert why == "needs a checkpoint of resnet50: set features.resnet50_spp.weights" or "resnet50_dynamic" in why
     blocked = blocked_rows(cfg, "anomalynet_table8")
     assert set(blocked) == {"anomalynet_alexnet", "anomalynet_vgg16", "anomalynet_resnet50", "anomalynet_resnet152"}
     assert {m for _, _, m in table_cells(cfg, "anomalynet_table8")} == {"anomalynet"}
@@ -216,12 +216,12 @@ def test_paper_table_shows_per_field_published_figures_and_not_run_rows(tmp_path
     (tmp_path / "r.json").write_text(json.dumps(result))
     spec = {"title": "T5", "datasets": ["walkway"], "methods": ["anomalynet_vgg16", "anomalynet"],
             "published": "anomalynet/table5", "compare": {"walkway": "ped2"}, "columns": ["eer", "events.tp_fa"],
-            "not_run": {"anomalynet_vgg16": "needs a vgg16 checkpoint: set features.v.weights"},
+            "not_run": {"anomalynet_vgg16": "needs a checkpoint of vgg16: set features.v.weights"},
             "labels": {"anomalynet_vgg16": "AnomalyNet (VGG-16)"}}
     datasets = {"walkway": {"adapter": "synthetic", "generator": "walkway"}}
     write_paper_table([tmp_path / "r.json"], spec, datasets, "minmax_micro", tmp_path / "t.csv", tmp_path / "t.md")
     rows = list(csv.reader(open(tmp_path / "t.csv")))
     assert rows[0][-2:] == ["eer (paper)", "events.tp_fa (paper)"]
-    assert rows[1][:5] == ["AnomalyNet (VGG-16)", "", "walkway", "not run: needs a vgg16 checkpoint: set features.v.weights", ""]
+    assert rows[1][:5] == ["AnomalyNet (VGG-16)", "", "walkway", "not run: needs a checkpoint of vgg16: set features.v.weights", ""]
     assert rows[2][4:] == ["90.00", "94.90", "12.00", "3/1", "10.30", "12/1"]
     assert ["MPPCA [8]", "", "walkway", "not run here (published figure only)", "", "69.30", "", "", "30.00", ""] in rows

@@ -141,7 +141,7 @@ def test_anomalynet_table_with_a_row_that_needs_a_checkpoint(tiny_run: Path):
     assert ours[3] == "synthetic walkway" and ours[5] == "94.90" and ours[9:] == ["52.80", "10.30", "12/1"]
     assert 0 <= float(ours[4]) <= 100 and 0 <= float(ours[6]) <= 100 and "/" in ours[8]
     blocked = by_method["AnomalyNet [Zhou et al.] (anomalynet_resnet50)"]
-    assert blocked[3].startswith("not run: needs a resnet50 checkpoint") and blocked[4] == ""
+    assert blocked[3].startswith("not run: needs a checkpoint of resnet50") and blocked[4] == ""
     assert by_method["Liu et al. [38]"][3] == "not run here (published figure only)"
     assert not (tiny_run / "results" / "walkway" / "anomalynet_resnet50.json").exists()
 

@@ -374,9 +374,9 @@ def missing_checkpoint(cfg: dict[str, Any], name: str) -> str | None:
         if spec.cpu_only or spec.backbone not in USER_CHECKPOINT_BACKBONES or spec.kind == "i3d":
             continue
         if spec.weights is None:
-            return f"needs a {spec.backbone} checkpoint: set features.{key}.weights"
+            return f"needs a checkpoint of {spec.backbone}: set features.{key}.weights"
         if not Path(os.path.expandvars(spec.weights)).expanduser().is_file():
-            return f"needs a {spec.backbone} checkpoint: features.{key}.weights = {spec.weights} is not a file"
+            return f"needs a checkpoint of {spec.backbone}: features.{key}.weights = {spec.weights} is not a file"
     return None
 
 

@@ -188,8 +188,7 @@ def write_paper_table(
     columns = list(spec.get("columns", []))
     not_run = spec.get("not_run", {})
     # a published cell is one figure (the table's metric) or {field: figure} for tables of several metrics
-    per_field = published is not None and any(isinstance(v, dict) for row in published.rows for v in row["values"].values())
-    paper_columns = [c for c in columns if per_field and published.has_field(c)]
+    paper_columns = [c for c in columns if published is not None and published.has_field(c)]
 
     def figures(figure: Any) -> list[str]:
         """The paper's figure for the metric, then one per column it publishes."""

@@ -37,7 +37,6 @@ class Adv3DParams:
     batch_size: int = 8
     temporal_strides: tuple = (1, 2, 3)  # Hasan et al.'s augmentation (sec. IV-C)
     clip_step: int = 1
-    weight_decay: float = 0.0
     score_batch_size: int = 8
 
     def __post_init__(self) -> None:

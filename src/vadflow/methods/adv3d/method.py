@@ -74,8 +74,7 @@ class Adv3DCAE(MeanFrameClips, ClipAutoencoder):
 
     def setup(self, videos: Sequence[VideoInput]) -> None:
         super().setup(videos)
-        h, w = self.cache.frames(0, [0]).shape[-2:]
-        self.model.ae.check_input(h, w, f"{self.name} ({videos[0].frames.path})")
+        self.model.ae.check_input(*self.cache.size, f"{self.name} ({videos[0].frames.path})")
 
     def configure_optimizers(self, stage: Stage) -> dict[str, torch.optim.Optimizer]:
         opts = {"autoencoder": torch.optim.RMSprop(self.model.ae.parameters(), lr=self.params.lr)}

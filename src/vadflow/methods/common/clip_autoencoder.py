@@ -29,7 +29,8 @@ from vadflow.windows import pad_to, sliding_windows
 
 
 class ClipAutoencoder(TorchMethod):
-    """Params must have epochs, batch_size, lr, weight_decay, clip_step and score_batch_size."""
+    """Params must have epochs, batch_size, lr, clip_step and score_batch_size (and weight_decay unless
+    ``configure_optimizers`` is overridden)."""
 
     #: the colours the network takes (Conv-AE and ConvLSTM-AE stack gray frames as channels)
     colors: tuple[str, ...] = ("gray",)

@@ -22,10 +22,14 @@ def convert_color(frames: np.ndarray, color: str) -> np.ndarray:
 
 
 def target_size(store: FrameStore, spec: InputSpec) -> tuple[int, int]:
+    """The size a method sees a store's frames at (``scaled_size``)."""
+    return scaled_size(*store.shape[1:3], spec)
+
+
+def scaled_size(h: int, w: int, spec: InputSpec) -> tuple[int, int]:
     """(h, w) a method sees: ``input.height`` and ``input.width`` when both are set; one of
     them alone scales the frame to it with the aspect ratio kept (as ffmpeg's ``scale=-2:h``
     does, so one entry suits a 120x180 walkway and 64x64 digits alike); neither: the store's."""
-    _, h, w, _ = store.shape
     if spec.height and spec.width:
         return (spec.height, spec.width)
     if spec.height:
@@ -69,7 +73,7 @@ def load_flow_video(store, spec: InputSpec, chunk: int = 256) -> np.ndarray:
         raise ConfigError(f"{store.path} is not an optical-flow store", "name a feature spec of kind flow")
     n = len(store.frame_index)
     h, w = store.features.shape[1:3]
-    size = target_size(_Shape((n, h, w, 3)), spec)
+    size = scaled_size(h, w, spec)
     as_rgb = InputSpec(height=spec.height, width=spec.width, color="rgb", clip_length=spec.clip_length)
     parts = []
     for s in range(0, n, chunk):
@@ -77,9 +81,3 @@ def load_flow_video(store, spec: InputSpec, chunk: int = 256) -> np.ndarray:
         parts.append(images[:, 2:] if spec.color == "gray" else images)
     return np.concatenate(parts)
 
-
-class _Shape:
-    """Just enough of a store for ``target_size``."""
-
-    def __init__(self, shape: tuple[int, int, int, int]):
-        self.shape = shape
