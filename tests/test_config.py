@@ -93,7 +93,8 @@ def test_variant_loop(cfg):
 
 def test_table_spec(cfg):
     assert table_spec(cfg, "table3") == (
-        ["walkway", "digits_appearance", "digits_motion"], ["conv_ae", "tsc", "srnn_ae", "anomalynet", "adv3d_cae"]
+        ["walkway", "digits_appearance", "digits_motion"], ["conv_ae", "tsc", "srnn_ae", "anomalynet", "adv3d_cae",
+                                                          "dissociation_ae"]
     )
 
 
@@ -139,7 +140,7 @@ def test_table_cells_swap_entries(cfg):
     cells = table_cells(cfg, "table3")
     assert ("walkway", "srnn_ae", "srnn_ae") in cells
     assert ("digits_motion", "srnn_ae", "srnn_ae_raw") in cells and ("digits_motion", "conv_ae", "conv_ae") in cells
-    assert len(cells) == 11  # 3 x 3, and AnomalyNet and the 3D AE on the walkway only (their digits cells are null)
+    assert len(cells) == 12  # 3 x 3, and AnomalyNet, the 3D AE and Chang et al. on the walkway only (null digits cells)
 
 
 def test_paper_table_needs_output(cfg):

@@ -30,6 +30,9 @@ TINY = {
     "adv3d_cae": ({"clip_length": 8, "height": 32, "width": 32},
                   {"channels": [2, 2, 2, 2, 2], "disc_channels": [2, 2, 2], "epochs": 1, "batch_size": 4,
                    "clip_step": 4}),
+    "dissociation_ae": ({"clip_length": 5, "height": 16, "width": 16, "color": "rgb"},
+                        {"channels": [4, 4, 8], "clusters": 2, "pretrain_epochs": 1, "alternate_epochs": 1,
+                         "batch_size": 4, "clip_step": 4, "kmeans_clips": 4}),
 }
 
 

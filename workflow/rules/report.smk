@@ -132,6 +132,13 @@ rule adv3d:
         [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/adv3d/")],
 
 
+rule dissociation:
+    """Every table of Chang et al. (spatio-temporal dissociation) configured under reports (outputs under
+    reports/dissociation/)."""
+    input:
+        [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/dissociation/")],
+
+
 rule anomalynet_coherence:
     """Tables 1-2 of Zhou et al. (AnomalyNet): mutual coherence of the dictionaries LISTA, LFISTA and
     SLSTM learn on synthetic data, beside the published figures (vadflow.methods.anomalynet.coherence;

@@ -180,6 +180,17 @@ def frame_level_auc(
     }
 
 
+def score_gap(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray]) -> float | None:
+    """The separability gap of Chang et al. (Fig. 8a): the mean per-video min-max normalised score
+    of the anomalous frames minus that of the normal frames, pooled over videos (the paper subtracts
+    the abnormal from the normal *regularity* 1 - score, the same number). None without both classes."""
+    videos = _validated_frame_videos(scores, labels)
+    pooled, pooled_labels = _pooled_frames(videos, normalise=True)
+    if pooled_labels.min() == pooled_labels.max():
+        return None
+    return float(pooled[pooled_labels == 1].mean() - pooled[pooled_labels == 0].mean())
+
+
 def roc_curve_micro(
     scores: Mapping[str, np.ndarray],
     labels: Mapping[str, np.ndarray],
@@ -438,6 +449,7 @@ def evaluate_video_scores(
         "frame_auc": frame_auc,
         "eer": equal_error_rate(fpr, tpr),
         "eer_raw": equal_error_rate(raw_fpr, raw_tpr),
+        "score_gap": score_gap(scores, labels),
         "events": event_detection(scores, labels, events or EventParams()),
         "pixel_auc": pixel_auc,
         "rbdc_tbdc": detection,

@@ -114,6 +114,33 @@ def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], conven
     _save(fig, out)
 
 
+def bar_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], convention: str, out: str | Path) -> None:
+    """One bar per row (method) and dataset, one panel per y field (e.g. Chang et al. Fig. 8a:
+    the score gap of the appearance cue, the motion cue and both)."""
+    from vadflow.reporting.tables import cell_lookup, metric_value
+
+    cell = cell_lookup(results, spec.get("use"))
+    ys, methods, datasets = spec["plot"]["y"], list(spec["methods"]), list(spec["datasets"])
+    fig, axes = plt.subplots(1, len(ys), figsize=(1.2 + 1.1 * len(methods) * len(ys), 3.2), squeeze=False)
+    width = 0.8 / max(1, len(datasets))
+    for ax, y_path in zip(axes[0], ys):
+        for j, d in enumerate(datasets):
+            heights = []
+            for m in methods:
+                y = metric_value(cell(d, m), y_path, convention)
+                heights.append(np.nan if y is None else (100 * y if y_path == "auc" else y))
+            ax.bar(np.arange(len(methods)) + (j - (len(datasets) - 1) / 2) * width, heights, width, label=d)
+        labels = [(cell(datasets[0], m) or {}).get("label", m) for m in methods]
+        ax.set_xticks(np.arange(len(methods)), [spec.get("labels", {}).get(m, lbl) for m, lbl in zip(methods, labels)],
+                      rotation=20, ha="right", fontsize=7)
+        ax.set(ylabel="frame AUC (%)" if y_path == "auc" else _field_label(y_path))
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=7)
+    fig.suptitle(spec["title"], fontsize=9)
+    fig.tight_layout()
+    _save(fig, out)
+
+
 def _field_label(path: str) -> str:
     """``method_stats.code_sparsity`` -> ``code sparsity``; ``params.K`` -> ``K``."""
     return path.rsplit(".", 1)[-1].replace("_", " ")

@@ -251,9 +251,9 @@ def write_paper_table(
             " (as the sRNN-AE authors' evaluation script does) inflates; not a result of ours."
         )
     if spec.get("plot"):
-        from vadflow.reporting.figures import sweep_figure
+        from vadflow.reporting.figures import bar_figure, sweep_figure
 
         png = str(csv_path).removesuffix(".csv") + ".png"
-        sweep_figure(results, spec, convention, png)
+        (sweep_figure if "x" in spec["plot"] else bar_figure)(results, spec, convention, png)
         notes.append(f"- Figure: {Path(png).name}.")
     write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes)
