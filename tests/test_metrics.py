@@ -386,3 +386,16 @@ def test_pixel_missing_map_names_video():
     del maps["tied"]
     with pytest.raises(DataError, match="'tied'"):
         pixel_level_roc(maps, masks)
+
+
+def test_score_gap_is_the_mean_normalised_score_of_anomalous_minus_normal_frames():
+    """Chang et al. Fig. 8a's separability, by hand: video a's scores [0, 1, 2] normalise to
+    [0, .5, 1], video b's [4, 2] to [1, 0]; anomalous frames {a: 1, b: 4} average (1 + 1) / 2 = 1,
+    normal ones (0 + .5 + 0) / 3 = 1/6."""
+    from vadflow.evaluation.metrics import score_gap
+
+    scores = {"a": np.array([0.0, 1.0, 2.0]), "b": np.array([4.0, 2.0])}
+    labels = {"a": np.array([0, 0, 1]), "b": np.array([1, 0])}
+    assert score_gap(scores, labels) == pytest.approx(1.0 - 1.0 / 6.0)
+    with pytest.raises(DataError, match="both classes"):
+        score_gap(scores, {"a": np.zeros(3, int), "b": np.zeros(2, int)})

@@ -52,6 +52,17 @@ def test_paper_table_of_a_metric_with_sweep_figure(tmp_path: Path):
     assert (tmp_path / "s.png").stat().st_size > 1000
 
 
+def test_paper_table_with_a_bar_figure(tmp_path: Path):
+    """``plot`` without ``x``: one bar per row (Chang et al. Fig. 8a's score gap per cue)."""
+    paths = [_result(tmp_path, "a", m, 0.7, score_gap=g) for m, g in (("app", 0.2), ("mot", 0.15))]
+    spec = {"title": "gap", "datasets": ["a"], "methods": ["app", "mot"], "metric": "score_gap", "columns": ["auc"],
+            "plot": {"y": ["score_gap", "auc"]}}
+    write_paper_table(paths, spec, {"a": {"adapter": "synthetic", "generator": "walkway"}}, "minmax_micro",
+                      tmp_path / "g.csv", tmp_path / "g.md")
+    rows = list(csv.reader(open(tmp_path / "g.csv")))
+    assert rows[1][4:] == ["0.2", "", "70.00"] and (tmp_path / "g.png").stat().st_size > 1000
+
+
 def test_paper_table_of_event_counts_and_a_paper_native_convention(tmp_path: Path):
     """TP/FA with a published "12/1" beside it, RBDC as a column in %, and a table whose frame AUC
     is the paper-native full-window one."""

@@ -180,14 +180,11 @@ def frame_level_auc(
     }
 
 
-def score_gap(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray]) -> float | None:
+def score_gap(scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray]) -> float:
     """The separability gap of Chang et al. (Fig. 8a): the mean per-video min-max normalised score
     of the anomalous frames minus that of the normal frames, pooled over videos (the paper subtracts
-    the abnormal from the normal *regularity* 1 - score, the same number). None without both classes."""
-    videos = _validated_frame_videos(scores, labels)
-    pooled, pooled_labels = _pooled_frames(videos, normalise=True)
-    if pooled_labels.min() == pooled_labels.max():
-        return None
+    the abnormal from the normal *regularity* 1 - score, the same number)."""
+    pooled, pooled_labels = _pooled_frames(_validated_frame_videos(scores, labels), normalise=True)
     return float(pooled[pooled_labels == 1].mean() - pooled[pooled_labels == 0].mean())
 
 

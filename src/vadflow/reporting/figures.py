@@ -135,7 +135,10 @@ def bar_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], conventi
                       rotation=20, ha="right", fontsize=7)
         ax.set(ylabel="frame AUC (%)" if y_path == "auc" else _field_label(y_path))
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize=7)
+        if len(datasets) > 1:
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=len(datasets))
+        else:
+            ax.set_title(datasets[0], fontsize=8)
     fig.suptitle(spec["title"], fontsize=9)
     fig.tight_layout()
     _save(fig, out)
