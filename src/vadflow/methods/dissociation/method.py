@@ -192,11 +192,11 @@ class DissociationAE(ClipAutoencoder):
         maps = []
         for b in range(0, len(starts), p.score_batch_size):
             index = starts[b : b + p.score_batch_size, None] + torch.arange(L)
-            maps.append(self.clip_maps(self.clips_as_float(video[index])).double().cpu())
+            maps.append(self.clip_maps(self.clips_as_float(video[index])).float().cpu())
         clip_maps = torch.cat(maps)
         # a clip scores its last frame; appearance only, the first frame it reconstructs
         offset = 0 if self.model.motion is None else L - 1
         frame = (torch.arange(len(video)) - offset).clamp(0, len(clip_maps) - 1)
         frame_maps = clip_maps[frame][: test_video.n_frames]
-        e = frame_maps.mean(dim=(1, 2)).clamp_min(1e-12)
-        return VideoScores(scores=(-1.0 / e).numpy(), maps=frame_maps.float().numpy())
+        e = frame_maps.mean(dim=(1, 2), dtype=torch.float64).clamp_min(1e-12)
+        return VideoScores(scores=(-1.0 / e).numpy(), maps=frame_maps.numpy())
