@@ -118,3 +118,39 @@ def method_run(method: str, params: dict | None = None, features=("f",), **entry
     cfg = {"methods": {method: {"method": method, "input": {"features": list(features)}, "params": params or {},
                                 **entry}}}
     return resolve_method(cfg, method)
+
+
+CLIP_D = 32  # clip features of two streams of 16 values: read as (2, 4, 4) maps with grid 4
+
+
+def clip_feature_video(d, name, n_frames, anomalous_frames=(), category=None, split="train", rng=None, m=4):
+    """A frame store with labels and attributes, and two clip feature stores (rgb, flow) of clips of m
+    frames (as I3D's), whose clips holding anomalous frames are shifted far from the normal ones:
+    the inputs of the LAD network and DeepMIL, without a backbone."""
+    from vadflow.data.store import FrameStoreWriter
+    from vadflow.features.store import FeatureStoreWriter
+    from vadflow.windows import covering_windows, window_of_frame
+
+    rng = rng if rng is not None else np.random.default_rng(0)
+    labels = np.zeros(n_frames, np.uint8)
+    labels[list(anomalous_frames)] = 1
+    fw = FrameStoreWriter(d / f"{name}.zarr", 8, 8, 1)
+    fw.append(np.zeros((n_frames, 8, 8, 1), np.uint8))
+    fw.close()
+    fw.set_labels(labels)
+    attrs = {"n_frames": n_frames, "fps": 10.0, "video": name, "split": split, "video_label": int(labels.any())}
+    if category:
+        attrs["category"] = category
+    fw.set_attrs(attrs)
+    windows = covering_windows(n_frames, m, m)
+    stores = {}
+    for key in ("rgb", "flow"):
+        rows = rng.normal(0, 0.3, size=(len(windows), CLIP_D // 2))
+        for i, (s, e) in enumerate(windows):
+            if labels[s:e].any():
+                rows[i] += 2.0 if key == "rgb" else -2.0
+        w = FeatureStoreWriter(d / f"{name}.{key}.zarr", (CLIP_D // 2,), "float32", 16)
+        w.append(rows.astype(np.float32), name)
+        w.finish(window_of_frame(windows, n_frames), windows, {"spec": {"kind": "i3d", "window": m}})
+        stores[key] = d / f"{name}.{key}.zarr"
+    return d / f"{name}.zarr", stores

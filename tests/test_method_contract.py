@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import feature_videos, make_block_stores, method_run
+from conftest import clip_feature_video, feature_videos, make_block_stores, method_run
 from vadflow.data.decode import DecodeSpec, decode_video
 from vadflow.methods import get_method_class, method_infos
 from vadflow.methods.api import MethodRun, Supervision, VideoInput
@@ -33,6 +33,10 @@ TINY = {
     "dissociation_ae": ({"clip_length": 5, "height": 16, "width": 16, "color": "rgb"},
                         {"channels": [4, 4, 8], "clusters": 2, "pretrain_epochs": 1, "alternate_epochs": 1,
                          "batch_size": 4, "clip_step": 4, "kmeans_clips": 4}),
+    "lad_multitask": ({"features": ["rgb", "flow"]}, {"clips": 2, "hidden": 4, "fc": [8, 8], "iterations": 4,
+                                                      "batch_size": 4, "log_every": 2}),
+    "deepmil": ({"features": ["rgb", "flow"]}, {"segments": 4, "hidden": [8, 4], "iterations": 4, "batch_size": 4,
+                                                "log_every": 2}),
 }
 
 
@@ -55,24 +59,38 @@ def data(tmp_path_factory):
     (d / "feat" / "anomalous.zarr").rename(d / "feat" / "anom_blank.zarr")
     decode_video(d / "test.mp4", d / "feat" / "anomalous.zarr", DecodeSpec(color="gray"),
                  extra_attrs={"video_label": 1})
+    clip_dir = d / "clips"
+    clip_dir.mkdir()
+    clips = [clip_feature_video(clip_dir, f"train{i}", 24, rng=rng) for i in range(2)]
+    clips += [clip_feature_video(clip_dir, "anomalous", 24, range(12, 24), category="Block", rng=rng),
+              clip_feature_video(clip_dir, "test", 24, range(12, 24), split="test", rng=rng)]
+
+    def streams(videos):
+        return {k: [v[1][k] for v in videos] for k in ("rgb", "flow")}
+
     return {
         "frames": ([*train, d / "anomalous.zarr"], [test], None, None),
         "features": (fframes[:3], fframes[3:], {"f": feats["f"][:3]}, {"f": feats["f"][3:]}),
+        "clips": ([v[0] for v in clips[:3]], [clips[3][0]], streams(clips[:3]), streams(clips[3:])),
     }
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_fit_state_fresh_instance_scores_identically(name, data, tmp_path):
     inp, params = TINY[name]
-    kind = "features" if inp.get("features") else "frames"
+    kind = "clips" if inp.get("features") == ["rgb", "flow"] else "features" if inp.get("features") else "frames"
     train_stores, test_stores, train_feats, test_feats = data[kind]
     run = method_run(name, params, features=inp.get("features", ()), input=inp)
     info = train(run, train_stores, tmp_path / "m.pt", tmp_path / "log.csv", features=train_feats, device="cpu",
                  threads=1)
 
-    # the supervision filter: an unsupervised method never trains on the anomalous training video
+    # the supervision filter: an unsupervised method never trains on the anomalous training video; the
+    # weakly and fully supervised ones (Wan et al.'s LAD network, DeepMIL) need it
     used = [p.split("/")[-1] for p in info["train_videos"]]
-    assert run.supervision is Supervision.UNSUPERVISED and "anomalous.zarr" not in used and len(used) == 2
+    if run.supervision is Supervision.UNSUPERVISED:
+        assert "anomalous.zarr" not in used and len(used) == 2
+    else:
+        assert "anomalous.zarr" in used and len(used) == 3
 
     score(tmp_path / "m.pt", test_stores, tmp_path / "s.zarr", features=test_feats, device="cpu", threads=1)
     _, scores, _ = read_scores(tmp_path / "s.zarr")

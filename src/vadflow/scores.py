@@ -28,6 +28,9 @@ class VideoScores:
     # the same video scored by earlier training snapshots ("iteration_1000": (T,) scores), kept only
     # to measure what choosing a snapshot on test labels would add; never used for a result
     snapshots: dict[str, np.ndarray] = field(default_factory=dict)
+    # methods with a category head (Wan et al.): the predicted class of each scored segment, as an
+    # index into the scores store's ``category_names``
+    categories: np.ndarray | None = None
 
 
 def frame_weighted_stats(results: dict[str, VideoScores]) -> dict[str, float]:
@@ -52,6 +55,8 @@ def write_scores(out: str | Path, results: dict[str, VideoScores], run: dict[str
             if result.maps is not None:
                 m = np.asarray(result.maps, np.float16)
                 maps_g.create_array(name, data=m, chunks=(min(64, len(m)),) + m.shape[1:])
+            if result.categories is not None:
+                root.require_group("categories").create_array(name, data=np.asarray(result.categories, np.int16))
             for key, values in result.snapshots.items():
                 group = root.require_group(f"snapshots/{key}")
                 group.create_array(name, data=np.asarray(values, np.float64))
@@ -69,6 +74,17 @@ def write_scores(out: str | Path, results: dict[str, VideoScores], run: dict[str
                 **extra,
             }
         )
+
+
+def read_categories(path: str | Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """(class names, {video: predicted class index per segment}) of a scores store; empty when the
+    method has no category head."""
+    root = zarr.open_group(str(path), mode="r")
+    if "categories" not in root:
+        return [], {}
+    group = root["categories"]
+    return list(root.attrs.get("category_names") or []), {v: np.asarray(group[v][:]) for v in root.attrs["videos"]
+                                                          if v in group}
 
 
 def _snapshot_order(key: str) -> tuple[int, str]:

@@ -74,6 +74,44 @@ def selection_on_test(
     }
 
 
+def category_accuracy(scores_path: str | Path, test_stores: Sequence[str | Path]) -> dict[str, Any] | None:
+    """Wan et al.'s category accuracy (Tables 5-6): the share of test segments whose predicted class is
+    their video's category, over all segments of all test videos (the authors' code: per window). A test
+    video's category is its ``category`` attribute; a normal video's is ``Normal`` (or, when the model
+    has no ``Normal`` class, its scene category: LAD's 14-way head); an anomalous video without one (UCSD)
+    is ``Anomaly``, the single-category mode's class. None when the method has no category head."""
+    from vadflow.methods.lad import ANOMALY_CATEGORY, NORMAL_CATEGORY
+    from vadflow.scores import read_categories
+
+    names, predicted = read_categories(scores_path)
+    if not names:
+        return None
+    correct = total = 0
+    per_class: dict[str, list[int]] = {}
+    for p in test_stores:
+        s = FrameStore(p)
+        if s.name not in predicted:
+            continue
+        attrs = s.attrs
+        anomalous = attrs.get("video_label")
+        anomalous = bool(s.labels.any()) if anomalous is None and s.labels is not None else bool(anomalous)
+        if not anomalous:
+            truth = NORMAL_CATEGORY if NORMAL_CATEGORY in names else attrs.get("scene_category")
+        else:
+            truth = attrs.get("category") or ANOMALY_CATEGORY
+        hits = [names[int(i)] == truth for i in predicted[s.name]]
+        correct += sum(hits)
+        total += len(hits)
+        tally = per_class.setdefault(str(truth), [0, 0])
+        tally[0] += sum(hits)
+        tally[1] += len(hits)
+    if not total:
+        return None
+    return {"category_accuracy": correct / total, "category_segments": total,
+            "category_accuracy_by_class": {c: h / n for c, (h, n) in sorted(per_class.items())},
+            "category_names": names}
+
+
 def evaluate(
     scores_path: str | Path,
     test_stores: Sequence[str | Path],
@@ -117,6 +155,9 @@ def evaluate(
         "device": attrs.get("device"),
         "vadflow_version": attrs.get("vadflow_version"),
     }
+    categories = category_accuracy(scores_path, test_stores)
+    if categories is not None:
+        result.update(categories)
     if attrs.get("snapshots"):
         result["selection_on_test"] = selection_on_test(scores_path, labels, convention, result["auc"])
     with atomic_path(out_json) as tmp:

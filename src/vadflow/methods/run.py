@@ -155,4 +155,5 @@ def score(
         score_seconds=seconds,
         frames_per_second=n_frames / seconds if seconds > 0 else None,
         train_seconds=ckpt.get("train_seconds"),
+        **({"category_names": list(method.class_names)} if getattr(method, "class_names", None) else {}),
     )
