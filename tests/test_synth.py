@@ -306,3 +306,20 @@ def test_moving_digits_params_checks():
     with pytest.raises(ConfigError, match="step"):
         MovingDigitsParams.from_dict({"step": 0})
     assert MovingDigitsParams.from_dict({"height": 64, "width": 64, "digit_size": 8, "step": 1}).room() == 24
+
+
+def test_walkway_anomalous_training_videos_one_category_each(small_walkway):
+    """Weak / full supervision needs anomalous training videos: labelled, one kind of anomaly each (its
+    category), kinds in turn; adding them changes none of the other videos."""
+    more = walkway(n_train_anomalous=2, anomaly_kinds=("cyclist", "cart"))
+    names = [v.name for v in more]
+    assert names == ["train_000", "train_001", "train_anomalous_000", "train_anomalous_001",
+                     "test_000", "test_001", "test_002"]
+    for video, kind in zip(more[2:4], ("cyclist", "cart")):
+        assert video.split == "train" and video.category == kind
+        assert video.labels is not None and video.labels.any() and video.labels.shape == (len(video.frames),)
+        assert {e["kind"] for e in video.events} == {kind}
+    assert all(more[i].category is None for i in (0, 1))
+    assert all(v.category in ("cyclist", "cart") for v in more[4:])  # the kind shown longest
+    same = walkway(anomaly_kinds=("cyclist", "cart"))
+    assert all(same_video(a, b) for a, b in zip(same, more[:2] + more[4:]))

@@ -3,13 +3,20 @@
 Generic layout (also what the synthetic generators write; use it for your own footage)::
 
     <root>/
-      train/<video>.mp4        normal videos only (any ffmpeg-readable format),
+      train/<video>.mp4        training videos (any ffmpeg-readable format): normal ones, and
+                               anomalous ones for weakly / fully supervised methods (with labels)
       train/<video>/           ... or a folder of frames (jpg/png/tif/bmp), naturally sorted
       test/<video>.mp4 | test/<video>/
-      labels/<video>.npy       per-frame labels of each test video, 1 = anomalous
+      labels/<video>.npy       per-frame labels, 1 = anomalous: required for each test video; for a
+                               training video they make it a labelled one (anomalous if any 1);
+                               a training video without labels is normal
       labels/<video>.txt       ... or the same as text, one 0/1 value per line
       masks/<video>.npz        optional pixel masks, key "masks", (T, H, W), non-zero = anomalous
       masks/<video>/           ... or a folder of per-frame mask images (value > 127 = anomalous)
+      categories.csv           optional ``video,category`` lines: the anomaly category of anomalous
+                               videos (Wan et al.'s category head), ``Normal`` for normal ones
+
+Video names must be unique across train/ and test/ (the annotation files are named after them).
 
 The manifest (JSON) is what the workflow's checkpoint writes: one entry per
 video with its split, source path and annotation paths. Every later job reads it.
@@ -123,28 +130,55 @@ def discover_generic(dataset: str, root: str | Path) -> Manifest:  # options: no
         for p in sources:
             name = p.name if p.is_dir() else p.name[: -len(p.suffix)]
             videos.append(VideoEntry(split, name, str(p.resolve())))
-    test_names = {v.name for v in videos if v.split == "test"}
+    names = {v.name for v in videos}
+    repeated = sorted({v.name for v in videos if v.split == "test"} & {v.name for v in videos if v.split == "train"})
+    if repeated:
+        raise DataError(f"dataset {dataset!r}: {', '.join(repeated[:5])} are in both train/ and test/",
+                        "give every video its own name (the label files are named after the videos)")
     labels = _annotation_files(root / "labels", (".npy", ".txt"), allow_dirs=False)
     masks = _annotation_files(root / "masks", (".npz", ".npy"), allow_dirs=True)
     for kind, files in (("labels", labels), ("masks", masks)):
-        orphans = sorted(set(files) - test_names)
+        orphans = sorted(set(files) - names)
         if orphans:
             raise DataError(
-                f"dataset {dataset!r}: {kind} {[str(files[o]) for o in orphans]} match no test video",
-                f"name each {kind} file after a video in {root / 'test'} (known: {', '.join(sorted(test_names))})",
+                f"dataset {dataset!r}: {kind} {[str(files[o]) for o in orphans]} match no video",
+                f"name each {kind} file after a video in {root / 'train'} or {root / 'test'} "
+                f"(known: {', '.join(sorted(names))})",
             )
+    categories = read_categories_csv(root / "categories.csv", names) if (root / "categories.csv").is_file() else {}
     for v in videos:
-        if v.split != "test":
-            continue
-        if v.name not in labels:
-            raise DataError(
-                f"dataset {dataset!r}: test video {v.source} has no frame labels",
-                f"add {root / 'labels' / (v.name + '.npy')} with one 0/1 value per frame",
-            )
-        v.labels = str(labels[v.name].resolve())
+        v.category = categories.get(v.name)
         if v.name in masks:
             v.masks = str(masks[v.name].resolve())
+        if v.name not in labels:
+            if v.split == "test":
+                raise DataError(
+                    f"dataset {dataset!r}: test video {v.source} has no frame labels",
+                    f"add {root / 'labels' / (v.name + '.npy')} with one 0/1 value per frame",
+                )
+            continue
+        v.labels = str(labels[v.name].resolve())
+        if v.split == "train":  # a labelled training video: its video-level label comes from its frames
+            v.video_label = int(load_labels(v.labels).any())
     return Manifest(dataset, "generic", str(root.resolve()), videos)
+
+
+def read_categories_csv(path: Path, names: set[str]) -> dict[str, str]:
+    """{video: category} from ``video,category`` lines (a header line ``video,category`` is allowed)."""
+    out: dict[str, str] = {}
+    for no, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line or (no == 1 and line.replace(" ", "") == "video,category"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) != 2 or not all(fields):
+            raise DataError(f"{path}:{no}: expected 'video,category', found {raw.strip()!r}",
+                            "write one video and its category per line")
+        if fields[0] not in names:
+            raise DataError(f"{path}:{no}: video {fields[0]!r} is not in train/ or test/",
+                            "name videos as their files are named, without the extension")
+        out[fields[0]] = fields[1]
+    return out
 
 
 def load_labels(path: str | Path) -> np.ndarray:

@@ -64,17 +64,24 @@ def build_synthetic_dataset(
     with atomic_path(out_dir) as tmp:
         for sub in ("train", "test", "labels", "masks"):
             (tmp / sub).mkdir(parents=True, exist_ok=True)
+        categories = {}
         for video in render(p, seed):
             write_mp4(video.frames, tmp / video.split / f"{video.name}.mp4", fps, color=color, lossless=lossless)
-            if video.split == "test":
+            if video.labels is not None:  # test videos and anomalous training videos
                 np.save(tmp / "labels" / f"{video.name}.npy", video.labels.astype(np.uint8))
-                if video.masks is not None:
-                    np.savez_compressed(tmp / "masks" / f"{video.name}.npz", masks=video.masks.astype(bool))
+            if video.split == "test" and video.masks is not None:
+                np.savez_compressed(tmp / "masks" / f"{video.name}.npz", masks=video.masks.astype(bool))
+            if video.category is not None:
+                categories[video.name] = video.category
             summary["videos"][video.name] = {
                 "split": video.split,
                 "n_frames": int(video.frames.shape[0]),
                 "events": _jsonable(video.events),
+                **({"category": video.category} if video.category is not None else {}),
             }
+        if categories:
+            (tmp / "categories.csv").write_text(
+                "video,category\n" + "".join(f"{v},{c}\n" for v, c in categories.items()))
         (tmp / "dataset.json").write_text(json.dumps(summary, indent=1))
     return summary
 

@@ -23,7 +23,8 @@ from vadflow.params import params_from_dict as _params_from_dict
 
 @dataclass
 class SyntheticVideo:
-    """One rendered video and, for test videos, its frame labels, pixel masks and anomalous events."""
+    """One rendered video and, for test videos and anomalous training videos, its frame labels, pixel
+    masks and anomalous events, and the anomaly category (the kind of anomaly it shows most)."""
 
     name: str
     split: str
@@ -31,6 +32,7 @@ class SyntheticVideo:
     labels: np.ndarray | None
     masks: np.ndarray | None
     events: list[dict]
+    category: str | None = None
 
 
 # --------------------------------------------------------------------------- seeding

@@ -69,6 +69,9 @@ class WalkwayParams:
     width: int = 180
     n_train: int = 6
     n_test: int = 4
+    # anomalous training videos, for weakly / fully supervised methods (Wan et al.): one kind of
+    # anomaly each (its category), the kinds taken in turn; unsupervised methods never see them
+    n_train_anomalous: int = 0
     frames_per_video: int = 160
     pedestrians: float = 4.0
     noise_std: float = 3.0
@@ -86,6 +89,7 @@ class WalkwayParams:
         check_min("width", self.width, 60)
         check_min("n_train", self.n_train, 0)
         check_min("n_test", self.n_test, 0)
+        check_min("n_train_anomalous", self.n_train_anomalous, 0)
         check_min("frames_per_video", self.frames_per_video, 1)
         check_min("pedestrians", self.pedestrians, 0.0)
         check_min("noise_std", self.noise_std, 0.0)
@@ -678,13 +682,17 @@ def visible_anomaly(kind: str, scene: Scene, rng: np.random.Generator, min_len: 
     return track.frames(0, min(shown, budget))  # never seen in practice; keeps the schedule valid
 
 
-def anomaly_tracks(scene: Scene, rng: np.random.Generator, params: WalkwayParams) -> list[Track]:
-    """The anomalies of one test video, one after another with normal frames before and between them."""
+def anomaly_tracks(scene: Scene, rng: np.random.Generator, params: WalkwayParams, kind: str | None = None) -> list[Track]:
+    """The anomalies of one test video, one after another with normal frames before and between them
+    (all of ``kind`` when given: an anomalous training video of one category)."""
     n_frames, n = params.frames_per_video, params.anomalies_per_test_video
     lead, gap = event_spacing(n_frames)
     min_len = params.min_anomaly_frames + ENTRY_MARGIN
     room = room_for_anomalies(n_frames, n)
-    kinds = [params.anomaly_kinds[int(i)] for i in rng.integers(len(params.anomaly_kinds), size=n)]
+    if kind is None:
+        kinds = [params.anomaly_kinds[int(i)] for i in rng.integers(len(params.anomaly_kinds), size=n)]
+    else:
+        kinds = [kind] * n
     # each anomaly first takes as long as it likes; then the longest ones are redone shorter until all
     # fit, loiterers last since standing about for long is what makes them anomalous
     tracks = [visible_anomaly(kind, scene, rng, min_len, room - (n - 1) * min_len) for kind in kinds]
@@ -796,13 +804,18 @@ def flicker(rng: np.random.Generator, n_frames: int) -> np.ndarray:
 
 
 def render_video(
-    params: WalkwayParams, scene: Scene, background: np.ndarray, lens: np.ndarray, seed: int, split: str, index: int
+    params: WalkwayParams, scene: Scene, background: np.ndarray, lens: np.ndarray, seed: int, split: str, index: int,
+    anomaly_kind: str | None = None,
 ) -> SyntheticVideo:
-    """One video from its own RNG stream: plan every agent's track, then draw frame by frame."""
-    rng = derived_rng(seed, "walkway", split, index)
-    n_frames, test = params.frames_per_video, split == "test"
+    """One video from its own RNG stream: plan every agent's track, then draw frame by frame. A test
+    video has anomalies of random kinds; a training video has none, unless ``anomaly_kind`` is given
+    (an anomalous training video, from an RNG stream of its own)."""
+    anomalous_train = split == "train" and anomaly_kind is not None
+    rng = derived_rng(seed, "walkway", "train_anomalous" if anomalous_train else split, index)
+    n_frames = params.frames_per_video
+    test = split == "test" or anomalous_train  # labelled: anomalies, masks and events
     tracks = pedestrian_tracks(scene, rng, n_frames, params.pedestrians)
-    anomalies = anomaly_tracks(scene, rng, params) if test else []
+    anomalies = anomaly_tracks(scene, rng, params, anomaly_kind) if test else []
     tracks += anomalies
     first_anomaly = len(tracks) - len(anomalies)  # anomalies come last: owner ids >= this
     gains = flicker(rng, n_frames)
@@ -832,7 +845,7 @@ def render_video(
         image += 0.5  # round to nearest when the cast truncates
         frames[t] = np.clip(image, 0.0, 255.4, out=image)
 
-    name = f"{split}_{index:03d}"
+    name = f"train_anomalous_{index:03d}" if anomalous_train else f"{split}_{index:03d}"
     if not test:
         return SyntheticVideo(name, split, frames, None, None, [])
     events = []
@@ -841,7 +854,11 @@ def render_video(
         if len(visible):  # an anomaly hidden all along (never seen so far) would not be an event
             events.append({"kind": tracks[i].kind, "start": int(visible[0]), "end": int(visible[-1]) + 1})
     labels = masks.any(axis=(1, 2)).astype(np.uint8)
-    return SyntheticVideo(name, split, frames, labels, masks, events)
+    shown: dict[str, int] = {}
+    for e in events:  # the category: the kind of anomaly seen for the most frames
+        shown[e["kind"]] = shown.get(e["kind"], 0) + e["end"] - e["start"]
+    category = max(sorted(shown), key=lambda k: shown[k]) if shown else None
+    return SyntheticVideo(name, split, frames, labels, masks, events, category)
 
 
 def walkway_videos(params: WalkwayParams, seed: int) -> Iterator[SyntheticVideo]:
@@ -850,6 +867,10 @@ def walkway_videos(params: WalkwayParams, seed: int) -> Iterator[SyntheticVideo]
     scene = Scene.for_frame(params.height, params.width)
     background = render_background(scene, derived_rng(seed, "walkway", "background"))
     lens = vignette(scene)
-    for split, count in (("train", params.n_train), ("test", params.n_test)):
-        for index in range(count):
-            yield render_video(params, scene, background, lens, seed, split, index)
+    for index in range(params.n_train):
+        yield render_video(params, scene, background, lens, seed, "train", index)
+    kinds = params.anomaly_kinds
+    for index in range(params.n_train_anomalous):
+        yield render_video(params, scene, background, lens, seed, "train", index, kinds[index % len(kinds)])
+    for index in range(params.n_test):
+        yield render_video(params, scene, background, lens, seed, "test", index)
