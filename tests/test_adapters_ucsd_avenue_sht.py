@@ -518,3 +518,28 @@ def test_real_shanghaitech_frame_masks():
     assert concatenated.size == published.size == 40791
     assert int(concatenated.sum()) == int(published.sum()) == 17326
     assert (concatenated == published).all()  # in sorted video order, frame for frame
+
+
+@needs(PED2)
+def test_wan_reorganised_ped2_split_is_14_14_with_8_normal_training_videos(tmp_path):
+    """Wan et al. Table 2: Ped2's 28 videos split in half at random, 14 / 14; unsupervised training keeps
+    the 8 normal videos of the training half. Seeded, so the same every time; disjoint; inspectable."""
+    from vadflow.data.pipeline import list_videos
+    from vadflow.data.supervision import training_videos
+
+    m = list_videos("ped2", "ucsd", PED2, tmp_path / "m.json", split={"test_fraction": 0.5, "seed": 0},
+                    split_csv=tmp_path / "split.csv")
+    train, test = m.split("train"), m.split("test")
+    assert len(train) == 14 and len(test) == 14
+    assert {v.name for v in train}.isdisjoint({v.name for v in test})
+    assert sum(v.video_label for v in train) == 6 and sum(v.video_label for v in test) == 6
+    assert len(training_videos(m, "unsupervised")) == 8 and len(training_videos(m, "fully")) == 14
+    assert all(v.video_label == 0 for v in training_videos(m, "unsupervised"))
+    moved = [v for v in train if v.meta["official_split"] == "test"]
+    assert len(moved) == 6 and all(v.label_intervals for v in moved)  # anomalous training videos keep their labels
+    again = list_videos("ped2", "ucsd", PED2, tmp_path / "m2.json", split={"test_fraction": 0.5, "seed": 0})
+    assert [(v.name, v.split) for v in again.videos] == [(v.name, v.split) for v in m.videos]
+    other = list_videos("ped2", "ucsd", PED2, tmp_path / "m3.json", split={"test_fraction": 0.5, "seed": 1})
+    assert {v.name for v in other.split("test")} != {v.name for v in test}
+    rows = (tmp_path / "split.csv").read_text().splitlines()
+    assert rows[0] == "video,split,official_split,video_label,category,source" and len(rows) == 29

@@ -22,14 +22,17 @@ rule synthesize:
 
 
 checkpoint list_videos:
-    """List a dataset's videos; the decode jobs (shards of videos) are planned from this list; it records frame counts."""
+    """List a dataset's videos; the decode jobs (shards of videos) are planned from this list; it records frame
+    counts. `datasets.<name>.split` replaces the dataset's split (Wan et al.'s reorganised ones); split.csv shows it."""
     input:
         dataset_root,
     output:
         "work/{dataset}/manifest.json",
+        "work/{dataset}/split.csv",
     params:
         adapter=lambda wildcards: dataset_cfg(wildcards.dataset)["adapter"],
         options=lambda wildcards: dataset_cfg(wildcards.dataset).get("options", {}),
+        split=lambda wildcards: dataset_cfg(wildcards.dataset).get("split", {}),
     threads: 1
     resources:
         mem_mb=1000,

@@ -13,4 +13,6 @@ with logged(sm.log[0]):
         sm.input[0],
         sm.output[0],
         options=sm.params.options,
+        split=sm.params.split,
+        split_csv=sm.output[1],
     )

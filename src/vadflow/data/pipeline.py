@@ -16,12 +16,24 @@ def list_videos(
     out: str | Path,
     *,
     options: dict[str, Any] | None = None,
+    split: dict[str, Any] | None = None,
+    split_csv: str | Path | None = None,
 ) -> Manifest:
     """Discover a dataset's videos (every training video, with all its annotations: which of
-    them a method trains on is its supervision regime's choice) and write its manifest."""
+    them a method trains on is its supervision regime's choice) and write its manifest; with
+    ``split`` (config ``datasets.<name>.split``) the train/test split is replaced
+    (``vadflow.data.splits.resplit``); ``split_csv`` gets the split as a table."""
+    from vadflow.atomic import atomic_path
     from vadflow.data.shards import probe_frame_counts
+    from vadflow.data.splits import resplit, split_table
 
-    manifest = probe_frame_counts(discover(dataset, adapter, root, options=options))
+    manifest = discover(dataset, adapter, root, options=options)
+    if split:
+        manifest = resplit(manifest, split, f"datasets.{dataset}.split")
+    manifest = probe_frame_counts(manifest)
+    if split_csv is not None:
+        with atomic_path(split_csv) as tmp:
+            tmp.write_text(split_table(manifest))
     manifest.write(out)
     return manifest
 
@@ -54,6 +66,8 @@ def decode_manifest_entry(
     masks = load_masks(entry.masks) if entry.masks else None
     extra = {"dataset": manifest.dataset, "split": split, "video": video, "adapter": manifest.adapter}
     extra.update({k: getattr(entry, k) for k in ("video_label", "category") if getattr(entry, k) is not None})
+    if entry.meta.get("scene_category"):  # LAD: the category a normal video was filed under
+        extra["scene_category"] = entry.meta["scene_category"]
     return decode_video(
         entry.source,
         out,

@@ -136,3 +136,81 @@ def split_by_names(
     rest = train_set if train_set is not None else [e.name for e in entries if e.name not in set(test_set)]
     out += [dataclasses.replace(by_name[n], split="train") for n in rest]
     return out
+
+
+# --- a dataset's split replaced (Wan et al.'s reorganised splits) ------------------------------------
+
+SPLIT_KEYS = ("test_fraction", "seed", "test_list", "train_list")
+
+
+def entry_video_label(entry: VideoEntry) -> int:
+    """1 if the video holds an anomaly: its stated video label, else its frame annotation; a video
+    without either (the official training videos of UCSD, Avenue, ...) is normal."""
+    from vadflow.data.layout import load_labels
+
+    if entry.video_label is not None:
+        return int(bool(entry.video_label))
+    if entry.label_intervals is not None:
+        return int(bool(entry.label_intervals))
+    if entry.labels:
+        return int(load_labels(entry.labels).any())
+    return 0
+
+
+def video_label_group(entry: VideoEntry) -> int:
+    return entry_video_label(entry)
+
+
+def resplit(manifest: Manifest, split: Mapping[str, object], where: str = "split") -> Manifest:
+    """The manifest with its train/test split replaced, every video's label made explicit and its
+    original split kept in ``meta["official_split"]``:
+
+    * ``{test_fraction: 0.5, seed: 0}``: Wan et al.'s reorganised splits of Avenue and UCSD Ped2
+      (Table 2: "randomly select 50 % of the videos for training"), drawn separately among normal and
+      anomalous videos so both halves have both: ``floor(n · test_fraction)`` of each go to test. On
+      Ped2 (16 normal + 12 anomalous) that is 14 / 14 with 8 normal training videos, on Avenue
+      (16 + 21) 19 / 18 with 8: the U / W / F counts of Table 2.
+    * ``{test_list: FILE, train_list: FILE}``: the videos named in the lists (e.g. Zhong et al.'s
+      ShanghaiTech split, 238 / 199); without ``train_list`` every other video trains.
+
+    Where a name occurs in both official splits (UCSD's Train001 and Test001 are both ``01``), every
+    video is renamed ``<official split>_<name>`` (``test_01``), the old name kept in
+    ``meta["official_name"]``; split lists then use the new names.
+    """
+    unknown = sorted(set(split) - set(SPLIT_KEYS))
+    if unknown:
+        raise DataError(f"{where}: unknown key(s) {', '.join(unknown)}", f"use {', '.join(SPLIT_KEYS)}")
+    entries = [dataclasses.replace(e, video_label=entry_video_label(e), meta={**e.meta, "official_split": e.split})
+               for e in manifest.videos]
+    if len({e.name for e in entries}) < len(entries):  # UCSD: Train001 and Test001 are both "01"
+        entries = [dataclasses.replace(e, name=f"{e.split}_{e.name}", meta={**e.meta, "official_name": e.name})
+                   for e in entries]
+    if "test_list" in split:
+        if "test_fraction" in split:
+            raise DataError(f"{where}: give test_fraction or test_list, not both", "a random split or a listed one")
+        root = Path(manifest.root)
+        lists = {k: (Path(str(split[k])) if Path(str(split[k])).is_absolute() else root / str(split[k]))
+                 for k in ("test_list", "train_list") if k in split}
+        train_names = read_split_list(lists["train_list"]) if "train_list" in lists else None
+        videos = split_by_names(entries, read_split_list(lists["test_list"]), train_names, where=str(lists["test_list"]))
+        return dataclasses.replace(manifest, videos=videos)
+    fraction = float(split.get("test_fraction", 0.5))
+    if not 0 < fraction < 1:
+        raise DataError(f"{where}.test_fraction must be between 0 and 1, got {fraction}", "e.g. 0.5 (Wan et al.)")
+    seed = int(split.get("seed", 0))
+    counts: dict[Group, int] = defaultdict(int)
+    for e in entries:
+        counts[video_label_group(e)] += 1
+    counts = {g: int(n * fraction) for g, n in counts.items()}
+    test, train = stratified_split(entries, counts, seed, group=video_label_group)
+    return dataclasses.replace(manifest, videos=with_split(train, "train") + with_split(test, "test"))
+
+
+def split_table(manifest: Manifest) -> str:
+    """The split as CSV (video, split, official split, video label, category, source): what a reader
+    checks, and what makes the split reproducible outside vadflow."""
+    lines = ["video,split,official_split,video_label,category,source"]
+    for e in manifest.videos:
+        label = "" if e.video_label is None else str(int(e.video_label))
+        lines.append(f"{e.name},{e.split},{e.meta.get('official_split', e.split)},{label},{e.category or ''},{e.source}")
+    return "\n".join(lines) + "\n"
