@@ -94,7 +94,7 @@ def test_variant_loop(cfg):
 def test_table_spec(cfg):
     assert table_spec(cfg, "table3") == (
         ["walkway", "digits_appearance", "digits_motion"], ["conv_ae", "tsc", "srnn_ae", "anomalynet", "adv3d_cae",
-                                                          "dissociation_ae"]
+                                                          "dissociation_ae", "lad_multitask", "deepmil"]
     )
 
 
@@ -140,7 +140,8 @@ def test_table_cells_swap_entries(cfg):
     cells = table_cells(cfg, "table3")
     assert ("walkway", "srnn_ae", "srnn_ae") in cells
     assert ("digits_motion", "srnn_ae", "srnn_ae_raw") in cells and ("digits_motion", "conv_ae", "conv_ae") in cells
-    assert len(cells) == 12  # 3 x 3, and AnomalyNet, the 3D AE and Chang et al. on the walkway only (null digits cells)
+    assert len(cells) == 14  # 3 x 3, and AnomalyNet, the 3D AE, Chang et al., the LAD network and DeepMIL on the
+    # walkway only (null digits cells)
 
 
 def test_paper_table_needs_output(cfg):

@@ -69,8 +69,23 @@ def test_outputs(tiny_run: Path):
     assert [r[:2] for r in rows[1:]] == [
         ["Conv-AE [Hasan et al. 2016]", "U"], ["Nearest subspace", "U"], ["OC-SVM", "U"], ["LSTM-AE", "U"],
         ["TSC [Luo et al.]", "U"], ["sRNN-AE [Luo et al.]", "U"],
+        ["LAD multi-task [Wan et al.]", "F"], ["DeepMIL [Sultani et al.]", "W"],
     ]
-    assert all(0 <= float(x) <= 100 for r in rows[1:] for x in r[2:])
+    assert all(0 <= float(x) <= 100 for r in rows[1:-2] for x in r[2:])
+    # the supervised methods need the walkway's anomalous training videos; moving digits has none
+    assert all(0 <= float(r[2]) <= 100 and r[3] == "" for r in rows[-2:])
+    manifest = json.loads((tiny_run / "work" / "walkway" / "manifest.json").read_text())
+    anomalous = [v for v in manifest["videos"] if v["split"] == "train" and v["video_label"]]
+    assert [v["category"] for v in anomalous] == ["cyclist", "skater"]
+    from vadflow.methods.engine.log import load_checkpoint
+
+    def trained_on(method):
+        ckpt = load_checkpoint(tiny_run / "work" / "walkway" / "models" / method / "model.pt")
+        return sorted(Path(p).name for p in ckpt["train_videos"])
+
+    assert trained_on("conv_ae") == ["train_000.zarr", "train_001.zarr"]  # unsupervised: normal videos only
+    assert trained_on("lad_multitask") == trained_on("deepmil") == [
+        "train_000.zarr", "train_001.zarr", "train_anomalous_000.zarr", "train_anomalous_001.zarr"]
     md = (tiny_run / "reports" / "table3.md").read_text()
     assert "per-video min-max normalised" in md
     res = json.loads((tiny_run / "results" / "walkway" / "conv_ae.json").read_text())

@@ -112,10 +112,21 @@ for _table, _spec in config.get("reports", {}).items():
             "../scripts/paper_table.py"
 
 
-rule srnn:
-    """Every table and figure of Luo et al. configured under reports (outputs under reports/srnn/)."""
-    input:
-        [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/srnn/")],
+def paper_outputs(paper):
+    """The outputs of the tables configured under reports whose output lies under reports/<paper>/."""
+    return [spec["output"] for spec in config.get("reports", {}).values()
+            if spec.get("output", "").startswith(f"reports/{paper}/")]
+
+
+# One target per paper, e.g. `snakemake lad --cores all`: every table and figure of it that config lists.
+# srnn: Luo et al. (TSC / sRNN-AE); adv3d: Sun et al.; dissociation: Chang et al.; lad: Wan et al. and DeepMIL.
+for _paper in ("srnn", "adv3d", "dissociation", "lad"):
+
+    rule:
+        name:
+            _paper
+        input:
+            paper_outputs(_paper),
 
 
 rule anomalynet:
@@ -123,20 +134,7 @@ rule anomalynet:
     reports with outputs under reports/anomalynet/."""
     input:
         "reports/anomalynet/table1.csv",
-        [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/anomalynet/")],
-
-
-rule adv3d:
-    """Every table of Sun et al. (adversarial 3D conv AE) configured under reports (outputs under reports/adv3d/)."""
-    input:
-        [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/adv3d/")],
-
-
-rule dissociation:
-    """Every table of Chang et al. (spatio-temporal dissociation) configured under reports (outputs under
-    reports/dissociation/)."""
-    input:
-        [spec["output"] for spec in config.get("reports", {}).values() if spec.get("output", "").startswith("reports/dissociation/")],
+        paper_outputs("anomalynet"),
 
 
 rule anomalynet_coherence:
