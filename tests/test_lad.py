@@ -181,6 +181,9 @@ def test_training_needs_anomalous_and_normal_videos(clip_dataset, tmp_path):
     normal_only = train_frames[:3]  # the first three are the normal ones
     with pytest.raises(DataError, match="all normal"):
         train(run, normal_only, tmp_path / "m.pt", features={k: v[:3] for k, v in train_feats.items()}, device="cpu")
+    weak = method_run("lad_multitask", {"iterations": 1, "batch_size": 2}, features=("rgb", "flow"), supervision="weakly")
+    with pytest.raises(ConfigError, match="trains fully supervised, not weakly"):
+        train(weak, train_frames, tmp_path / "m.pt", features=train_feats, device="cpu")
     run = method_run("lad_multitask", {"clips": 20, "iterations": 1, "batch_size": 2}, features=("rgb", "flow"))
     with pytest.raises(DataError, match="fewer than the K = 20 clips"):
         train(run, train_frames, tmp_path / "m.pt", features=train_feats, device="cpu")

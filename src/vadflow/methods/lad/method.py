@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from vadflow.errors import ConfigError, DataError
-from vadflow.methods.api import MethodRun, VideoInput
+from vadflow.methods.api import MethodRun, Supervision, VideoInput
 from vadflow.methods.common.feature_rows import FeatureInput
 from vadflow.methods.engine import Stage, StepContext, TorchMethod
 from vadflow.methods.lad.clips import (
@@ -87,6 +87,12 @@ class LadMultitask(ClipFeatureMethod):
 
     def setup(self, videos: Sequence[VideoInput]) -> None:
         p = self.params
+        if self.run.supervision is not Supervision.FULLY:
+            raise ConfigError(
+                f"methods.{self.run.name}: lad_multitask regresses frame labels and classifies categories, so it "
+                f"trains fully supervised, not {self.run.supervision.value}",
+                "remove the entry's supervision: key (deepmil is the weakly supervised method)",
+            )
         anomalous, normal = _split_by_label(videos, self.name)
         categories, how = video_categories(videos, p.categories)
         self.class_names = sorted(set(categories.values()))
