@@ -513,3 +513,23 @@ def test_split_by_names(tmp_path: Path):
         splits.split_by_names(entries, ["Crash_1_0"], ["Crash_1_0"])
     with pytest.raises(DataError, match="does not exist"):
         splits.read_split_list(tmp_path / "missing.txt")
+
+
+def test_ucf_training_frame_labels_from_the_video_label(ucf_root: Path, tmp_path: Path):
+    """Wan et al. train fully supervised on UCF-Crime by labelling every frame of a training video with its
+    video label: options.train_frame_labels: video; an unknown value is a clear error."""
+    from vadflow.data.pipeline import decode_manifest_entry
+    from vadflow.data.store import FrameStore
+
+    m = ucf.discover_ucf_crime("ucf", ucf_root, train_frame_labels="video")
+    full = apply_supervision(m, "fully")
+    assert len(full.split("train")) == 3
+    m.write(tmp_path / "m.json")
+    decode_manifest_entry(tmp_path / "m.json", "train", "Abuse001_x264", tmp_path / "a.zarr", {"height": 16, "width": 16})
+    labels = FrameStore(tmp_path / "a.zarr").labels
+    assert labels is not None and labels.all()
+    decode_manifest_entry(tmp_path / "m.json", "train", "Normal_Videos001_x264", tmp_path / "n.zarr",
+                          {"height": 16, "width": 16})
+    assert not FrameStore(tmp_path / "n.zarr").labels.any()
+    with pytest.raises(DataError, match="train_frame_labels 'frames' is not known"):
+        ucf.discover_ucf_crime("ucf", ucf_root, train_frame_labels="frames")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 from typing import Any
 
 from vadflow.data.decode import DecodeSpec, decode_video
@@ -63,6 +65,8 @@ def decode_manifest_entry(
     labels = load_labels(entry.labels) if entry.labels else None
     if entry.label_intervals is not None:
         labels = lambda n: intervals_to_labels(entry.label_intervals, n, entry.source)  # noqa: E731 (needs the count)
+    elif entry.meta.get("frame_labels") == "video_label":  # every frame labelled as its video (UCF-Crime, Wan et al.)
+        labels = lambda n: np.full(n, int(bool(entry.video_label)), np.uint8)  # noqa: E731
     masks = load_masks(entry.masks) if entry.masks else None
     extra = {"dataset": manifest.dataset, "split": split, "video": video, "adapter": manifest.adapter}
     extra.update({k: getattr(entry, k) for k in ("video_label", "category") if getattr(entry, k) is not None})

@@ -51,10 +51,12 @@ def apply_supervision(manifest: Manifest, regime: str) -> Manifest:
                 )
             videos.append(dataclasses.replace(v, labels=None, label_intervals=None))
         else:
-            if v.video_label and v.labels is None and v.label_intervals is None:
+            if v.video_label and v.labels is None and v.label_intervals is None and \
+                    v.meta.get("frame_labels") != "video_label":
                 raise DataError(
                     f"dataset {manifest.dataset!r}: anomalous training video {v.source} has no frame labels",
-                    "full supervision needs frame-level labels of the training videos",
+                    "full supervision needs frame-level labels of the training videos (UCF-Crime: "
+                    "options.train_frame_labels: video labels every frame with its video's label, as Wan et al. do)",
                 )
             if v.video_label == 0 and v.labels is None and v.label_intervals is None:
                 v = dataclasses.replace(v, label_intervals=[])

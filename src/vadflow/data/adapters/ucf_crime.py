@@ -24,8 +24,9 @@ An interval that overruns the stated frame count by at most ``clip_overrun`` fra
 clipped to the video's end (recorded in ``meta["clipped"]``); a larger overrun is an error.
 
 Training videos get video-level labels only (1 for anomalous classes, ``category`` the
-class, ``"Normal"`` / 0 for normal videos); test videos get their frame-level intervals and,
-with the New file, ``n_frames``.
+class, ``"Normal"`` / 0 for normal videos), or with ``train_frame_labels: video`` frame labels
+that repeat the video label (Wan et al.'s fully supervised UCF-Crime); test videos get their
+frame-level intervals and, with the New file, ``n_frames``.
 """
 
 from __future__ import annotations
@@ -253,8 +254,16 @@ def discover_ucf_crime(
     inclusive: bool = True,
     clip_overrun: int = 5,
     use_frame_counts: bool = True,
+    train_frame_labels: str = "none",
 ) -> Manifest:
-    """UCF-Crime's standard split: video labels for training, frame intervals for testing."""
+    """UCF-Crime's standard split: video labels for training, frame intervals for testing.
+
+    ``train_frame_labels: video`` gives every frame of a training video its video's label (Wan et al.
+    sec. 5.1 train fully supervised on UCF-Crime this way: its training videos have no frame labels);
+    the default ``none`` leaves them without, so fully supervised training is refused."""
+    if train_frame_labels not in ("none", "video"):
+        raise DataError(f"dataset {dataset!r}: options.train_frame_labels {train_frame_labels!r} is not known",
+                        "use none or video")
     root = Path(root)
     train_path = _option_or_found(root, train_list, (TRAIN_LIST,))
     test_path = _option_or_found(root, test_list, (TEST_LIST,))
@@ -289,7 +298,8 @@ def discover_ucf_crime(
         source = index.resolve(line, str(train_path))
         videos.append(VideoEntry(
             "train", Path(line).stem, str(source.resolve()),
-            video_label=int(category != NORMAL), category=category, meta={"listed_as": line},
+            video_label=int(category != NORMAL), category=category,
+            meta={"listed_as": line, **({"frame_labels": "video_label"} if train_frame_labels == "video" else {})},
         ))  # fmt: skip
     for line in test_lines:
         a = annotations.get(Path(line).name)
