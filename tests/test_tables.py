@@ -92,3 +92,24 @@ def test_paper_table_takes_published_figures_and_lists_the_competitors(tmp_path:
     assert rows["Hinami et al. [27]"][3:6] == ["not run here (published figure only)", "", "92.20"]
     assert "Del et al. [32]" not in rows  # it has no Ped2 figure
     assert "walkway rows beside the paper's ped2" in (tmp_path / "p.md").read_text()
+
+
+def test_split_table_counts_what_each_regime_trains_on(tmp_path):
+    """Wan et al. Table 2: per row, the training videos its regime admits and the test videos, beside the
+    paper's counts for that regime."""
+    import csv
+
+    from vadflow.data.layout import Manifest, VideoEntry
+    from vadflow.reporting.tables import write_split_table
+
+    videos = [VideoEntry("train", "n0", "/n0", video_label=0), VideoEntry("train", "n1", "/n1"),
+              VideoEntry("train", "a0", "/a0", video_label=1, label_intervals=[[0, 3]]),
+              VideoEntry("test", "t0", "/t0", label_intervals=[[1, 2]])]
+    Manifest("ped2", "ucsd", "/", videos).write(tmp_path / "m.json")
+    spec = {"title": "T2", "datasets": ["ped2"], "methods": ["conv_ae", "lad_multitask"], "published": "lad/table2"}
+    write_split_table({"ped2": tmp_path / "m.json"}, spec, {"conv_ae": "unsupervised", "lad_multitask": "fully"},
+                      {"ped2": {"adapter": "ucsd"}}, tmp_path / "t.csv", tmp_path / "t.md")
+    rows = list(csv.DictReader(open(tmp_path / "t.csv")))
+    assert [(r["supervision"], r["train"], r["train_anomalous"], r["test"]) for r in rows] == [
+        ("U", "2", "0", "1"), ("F", "3", "1", "1")]
+    assert [(r["train (paper)"], r["test (paper)"]) for r in rows] == [("8", "14"), ("14", "14")]

@@ -75,7 +75,7 @@ rule table3:
 
 
 for _table, _spec in config.get("reports", {}).items():
-    if _table == "table3":
+    if _table == "table3" or _spec.get("kind") == "splits":
         continue
 
     rule:
@@ -110,6 +110,42 @@ for _table, _spec in config.get("reports", {}).items():
             ENV
         script:
             "../scripts/paper_table.py"
+
+
+for _table, _spec in config.get("reports", {}).items():
+    if _spec.get("kind") != "splits":
+        continue
+
+    rule:
+        """A table of the training and test videos each row's supervision admits (Wan et al. Table 2)."""
+        name:
+            f"report_{_table}"
+        input:
+            manifests=[f"work/{d}/manifest.json" for d in table_spec(config, _table)[0]],
+            **({"published": published_file(_spec["published"])} if _spec.get("published") else {}),
+        output:
+            csv=_spec["output"],
+            md=_spec["output"].removesuffix(".csv") + ".md",
+        params:
+            spec={
+                **_spec,
+                "datasets": table_spec(config, _table)[0],
+                "labels": {m: resolve_method(config, m).label for m in table_spec(config, _table)[1]},
+            },
+            regimes={m: resolve_method(config, m).supervision.value for m in table_spec(config, _table)[1]},
+            datasets=config["datasets"],
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        log:
+            f"logs/reports/{_table}.log",
+        benchmark:
+            f"logs/benchmarks/reports/{_table}.tsv"
+        conda:
+            ENV
+        script:
+            "../scripts/split_table.py"
 
 
 def paper_outputs(paper):

@@ -258,3 +258,51 @@ def write_paper_table(
         (sweep_figure if "x" in spec["plot"] else bar_figure)(results, spec, convention, png)
         notes.append(f"- Figure: {Path(png).name}.")
     write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes)
+
+
+def write_split_table(
+    manifest_paths: dict[str, str | Path],
+    spec: dict[str, Any],
+    regimes: dict[str, str],
+    datasets_cfg: dict[str, Any],
+    csv_path: str | Path,
+    md_path: str | Path,
+) -> None:
+    """A table of the videos each row trained and was tested on (Wan et al. Table 2's data splits):
+    per (method, dataset), the training videos the method's regime admits (normal / anomalous) and the
+    test videos, beside the paper's counts for that regime (``spec.published``: rows named by regime,
+    cells ``{train: n, test: n}``)."""
+    from vadflow.data.layout import Manifest
+    from vadflow.data.supervision import training_videos
+
+    published = published_table(spec["published"]) if spec.get("published") else None
+    compare = spec.get("compare", {})
+
+    def paper_counts(regime: str, dataset: str) -> dict[str, Any]:
+        for row in published.rows if published is not None else ():
+            if row.get("regime") == regime and dataset in row["values"]:
+                return row["values"][dataset]
+        return {}
+
+    header = ["method", "supervision", "dataset", "computed_on", "train", "train_normal", "train_anomalous", "test",
+              "train (paper)", "test (paper)"]
+    rows = []
+    for m in spec["methods"]:
+        regime = regimes[m]
+        for d in spec["datasets"]:
+            manifest = Manifest.read(manifest_paths[d])
+            train = training_videos(manifest, regime)
+            anomalous = sum(1 for v in train if v.video_label)
+            paper = paper_counts(regime[0].upper(), compare.get(d, d))
+            rows.append([spec.get("labels", {}).get(m, m), regime[0].upper(), d, computed_on(datasets_cfg[d], d),
+                         str(len(train)), str(len(train) - anomalous), str(anomalous), str(len(manifest.split("test"))),
+                         _published(paper.get("train")), _published(paper.get("test"))])
+    source = f" ({published.paper}, {published.caption})" if published is not None else ""
+    notes = [
+        "- train: the training videos the row's supervision admits (U: normal ones only; W, F: all), split into"
+        " normal and anomalous; test: the test videos (the same for every regime). Paper: the counts of its"
+        f" Table 2 for that regime{source}.",
+        "- Each dataset's split is listed video by video in work/<dataset>/split.csv (datasets.<name>.split"
+        " replaces a dataset's official split, e.g. Wan et al.'s reorganised Ped2 / Avenue ones).",
+    ]
+    write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes)
