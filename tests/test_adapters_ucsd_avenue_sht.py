@@ -535,6 +535,7 @@ def test_wan_reorganised_ped2_split_is_14_14_with_8_normal_training_videos(tmp_p
     assert sum(v.video_label for v in train) == 6 and sum(v.video_label for v in test) == 6
     assert len(training_videos(m, "unsupervised")) == 8 and len(training_videos(m, "fully")) == 14
     assert all(v.video_label == 0 for v in training_videos(m, "unsupervised"))
+    assert all(v.label_intervals is not None or v.labels for v in test)  # every test video has frame labels
     moved = [v for v in train if v.meta["official_split"] == "test"]
     assert len(moved) == 6 and all(v.label_intervals for v in moved)  # anomalous training videos keep their labels
     again = list_videos("ped2", "ucsd", PED2, tmp_path / "m2.json", split={"test_fraction": 0.5, "seed": 0})

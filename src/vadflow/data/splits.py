@@ -182,6 +182,10 @@ def resplit(manifest: Manifest, split: Mapping[str, object], where: str = "split
         raise DataError(f"{where}: unknown key(s) {', '.join(unknown)}", f"use {', '.join(SPLIT_KEYS)}")
     entries = [dataclasses.replace(e, video_label=entry_video_label(e), meta={**e.meta, "official_split": e.split})
                for e in manifest.videos]
+    # a normal video without annotation (an official training video) may become a test video, which
+    # needs frame labels: all normal
+    entries = [dataclasses.replace(e, label_intervals=[])
+               if not e.video_label and e.labels is None and e.label_intervals is None else e for e in entries]
     if len({e.name for e in entries}) < len(entries):  # UCSD: Train001 and Test001 are both "01"
         entries = [dataclasses.replace(e, name=f"{e.split}_{e.name}", meta={**e.meta, "official_name": e.name})
                    for e in entries]
