@@ -86,7 +86,7 @@ def test_labelled_training_videos_and_categories(generic_dataset: Path):
     m = discover_generic("ds", generic_dataset)
     first, second = m.get("train", train[0]), m.get("train", train[1])
     assert first.video_label == 1 and first.labels and first.category == "cyclist"
-    assert second.video_label is None and second.labels is None  # unlabelled: normal
+    assert second.video_label == 0 and second.labels is None  # unlabelled: normal
     assert m.get("test", test[0]).category == "cart"
     (generic_dataset / "categories.csv").write_text("nosuch,cart\n")
     with pytest.raises(DataError, match="categories.csv:1: video 'nosuch' is not in train/ or test/"):

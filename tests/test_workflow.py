@@ -176,8 +176,8 @@ def test_param_change_reruns_only_that_method(tiny_run: Path):
 def test_decode_change_reruns_that_dataset(tiny_run: Path):
     proc = snakemake(tiny_run, "reports/table3.csv", dry_run=True, config=("datasets={walkway: {decode: {chunk_frames: 4}}}",))
     jobs = planned_jobs(proc)
-    assert jobs["decode"] == 2  # the walkway's only: its 2 train and its 2 test videos are one shard each
-    assert jobs["train"] == 6 and "synthesize" not in jobs  # every method on the walkway, nothing else
+    assert jobs["decode"] == 2  # the walkway's only: its 4 train and its 2 test videos are one shard each
+    assert jobs["train"] == 8 and "synthesize" not in jobs  # every method on the walkway, nothing else
 
 
 def test_unknown_config_key_is_reported(tmp_path: Path):

@@ -249,3 +249,9 @@ def method_feature_inputs(split):
         return [f for key in keys for f in feature_shard_files(wildcards.dataset, key, split, wildcards.method)]
 
     return files
+
+
+def paper_outputs(paper):
+    """The outputs of the tables configured under reports whose output lies under reports/<paper>/."""
+    return [spec["output"] for spec in config.get("reports", {}).values()
+            if spec.get("output", "").startswith(f"reports/{paper}/")]

@@ -148,12 +148,6 @@ for _table, _spec in config.get("reports", {}).items():
             "../scripts/split_table.py"
 
 
-def paper_outputs(paper):
-    """The outputs of the tables configured under reports whose output lies under reports/<paper>/."""
-    return [spec["output"] for spec in config.get("reports", {}).values()
-            if spec.get("output", "").startswith(f"reports/{paper}/")]
-
-
 # One target per paper, e.g. `snakemake lad --cores all`: every table and figure of it that config lists.
 # srnn: Luo et al. (TSC / sRNN-AE); adv3d: Sun et al.; dissociation: Chang et al.; lad: Wan et al. and DeepMIL.
 for _paper in ("srnn", "adv3d", "dissociation", "lad"):

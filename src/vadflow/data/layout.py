@@ -156,6 +156,7 @@ def discover_generic(dataset: str, root: str | Path) -> Manifest:  # options: no
                     f"dataset {dataset!r}: test video {v.source} has no frame labels",
                     f"add {root / 'labels' / (v.name + '.npy')} with one 0/1 value per frame",
                 )
+            v.video_label = 0  # a training video without labels is normal (weak supervision reads this)
             continue
         v.labels = str(labels[v.name].resolve())
         if v.split == "train":  # a labelled training video: its video-level label comes from its frames
