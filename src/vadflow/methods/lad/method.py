@@ -72,7 +72,8 @@ def _split_by_label(videos: Sequence[VideoInput], name: str) -> tuple[list[int],
 
 
 class ClipFeatureMethod(FeatureInput, TorchMethod):
-    """Methods on clip feature rows (``input.features``: I3D specs)."""
+    """Methods on clip feature rows (``input.features``: I3D specs), trained for ``params.iterations``
+    steps of ``batch_size`` / 2 pairs (one anomalous, one normal item) that ``_draw`` makes."""
 
     def __init__(self, run: MethodRun, device: str = "cpu"):
         super().__init__(run, device)
@@ -80,6 +81,16 @@ class ClipFeatureMethod(FeatureInput, TorchMethod):
 
     def clips(self, video: VideoInput) -> tuple[np.ndarray, np.ndarray]:
         return clip_rows(video, self.input.features)
+
+    def _draw(self, rng: np.random.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    def stages(self) -> list[Stage]:
+        p = self.params
+        return [Stage("fit", iterations=p.iterations, batch_size=p.batch_size // 2, log_every=p.log_every)]
+
+    def train_dataset(self, videos: Sequence[VideoInput], stage: Stage) -> RandomDraws:
+        return RandomDraws(self._draw, self.seed)
 
 
 class LadMultitask(ClipFeatureMethod):
@@ -137,13 +148,6 @@ class LadMultitask(ClipFeatureMethod):
         a = self._anomalous[rng.integers(len(self._anomalous))]
         n = self._normal[rng.integers(len(self._normal))]
         return torch.tensor([a[rng.integers(len(a))], n[rng.integers(len(n))]])
-
-    def stages(self) -> list[Stage]:
-        p = self.params
-        return [Stage("fit", iterations=p.iterations, batch_size=p.batch_size // 2, log_every=p.log_every)]
-
-    def train_dataset(self, videos: Sequence[VideoInput], stage: Stage) -> RandomDraws:
-        return RandomDraws(self._draw, self.seed)
 
     def configure_optimizers(self, stage: Stage) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.params.lr, weight_decay=self.params.weight_decay)
@@ -218,13 +222,6 @@ class DeepMIL(ClipFeatureMethod):
         """(2,) bags: a random anomalous video and a random normal one."""
         return torch.tensor([self._anomalous[rng.integers(len(self._anomalous))],
                              self._normal[rng.integers(len(self._normal))]])
-
-    def stages(self) -> list[Stage]:
-        p = self.params
-        return [Stage("fit", iterations=p.iterations, batch_size=p.batch_size // 2, log_every=p.log_every)]
-
-    def train_dataset(self, videos: Sequence[VideoInput], stage: Stage) -> RandomDraws:
-        return RandomDraws(self._draw, self.seed)
 
     def configure_optimizers(self, stage: Stage) -> torch.optim.Optimizer:
         return torch.optim.Adagrad(self.model.parameters(), lr=self.params.lr, weight_decay=self.params.weight_decay)
