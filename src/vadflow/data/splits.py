@@ -157,10 +157,6 @@ def entry_video_label(entry: VideoEntry) -> int:
     return 0
 
 
-def video_label_group(entry: VideoEntry) -> int:
-    return entry_video_label(entry)
-
-
 def resplit(manifest: Manifest, split: Mapping[str, object], where: str = "split") -> Manifest:
     """The manifest with its train/test split replaced, every video's label made explicit and its
     original split kept in ``meta["official_split"]``:
@@ -202,11 +198,11 @@ def resplit(manifest: Manifest, split: Mapping[str, object], where: str = "split
     if not 0 < fraction < 1:
         raise DataError(f"{where}.test_fraction must be between 0 and 1, got {fraction}", "e.g. 0.5 (Wan et al.)")
     seed = int(split.get("seed", 0))
-    counts: dict[Group, int] = defaultdict(int)
+    sizes: dict[Group, int] = defaultdict(int)
     for e in entries:
-        counts[video_label_group(e)] += 1
-    counts = {g: int(n * fraction) for g, n in counts.items()}
-    test, train = stratified_split(entries, counts, seed, group=video_label_group)
+        sizes[e.video_label] += 1
+    counts = {g: int(n * fraction) for g, n in sizes.items()}
+    test, train = stratified_split(entries, counts, seed, group=lambda e: e.video_label)
     return dataclasses.replace(manifest, videos=with_split(train, "train") + with_split(test, "test"))
 
 

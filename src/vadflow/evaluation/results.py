@@ -76,38 +76,34 @@ def selection_on_test(
 
 def category_accuracy(scores_path: str | Path, test_stores: Sequence[str | Path]) -> dict[str, Any] | None:
     """Wan et al.'s category accuracy (Tables 5-6): the share of test segments whose predicted class is
-    their video's category, over all segments of all test videos (the authors' code: per window). A test
-    video's category is its ``category`` attribute; a normal video's is ``Normal`` (or, when the model
-    has no ``Normal`` class, its scene category: LAD's 14-way head); an anomalous video without one (UCSD)
-    is ``Anomaly``, the single-category mode's class. None when the method has no category head."""
+    their video's category, over all segments of all test videos (the authors' code: per window). A
+    video's category is the one its training counterpart would have (``vadflow.methods.lad.clips.
+    category_of``: ``Normal``, or the scene category when the model has no ``Normal`` class; an
+    anomalous video without one, as in UCSD, is the single-category mode's ``Anomaly``). None when the
+    method has no category head."""
+    from vadflow.methods.api import Supervision, VideoInput
     from vadflow.methods.lad import ANOMALY_CATEGORY, NORMAL_CATEGORY
+    from vadflow.methods.lad.clips import category_of
     from vadflow.scores import read_categories
 
     names, predicted = read_categories(scores_path)
     if not names:
         return None
-    correct = total = 0
+    mode = "normal_class" if NORMAL_CATEGORY in names else "scene"
     per_class: dict[str, list[int]] = {}
     for p in test_stores:
-        s = FrameStore(p)
-        if s.name not in predicted:
+        video = VideoInput.open(p, supervision=Supervision.FULLY)  # evaluation reads the test labels
+        if video.name not in predicted:
             continue
-        attrs = s.attrs
-        anomalous = attrs.get("video_label")
-        anomalous = bool(s.labels.any()) if anomalous is None and s.labels is not None else bool(anomalous)
-        if not anomalous:
-            truth = NORMAL_CATEGORY if NORMAL_CATEGORY in names else attrs.get("scene_category")
-        else:
-            truth = attrs.get("category") or ANOMALY_CATEGORY
-        hits = [names[int(i)] == truth for i in predicted[s.name]]
-        correct += sum(hits)
-        total += len(hits)
-        tally = per_class.setdefault(str(truth), [0, 0])
-        tally[0] += sum(hits)
-        tally[1] += len(hits)
+        truth = category_of(video, mode) or ANOMALY_CATEGORY
+        hits = sum(names[int(i)] == truth for i in predicted[video.name])
+        tally = per_class.setdefault(truth, [0, 0])
+        tally[0] += hits
+        tally[1] += len(predicted[video.name])
+    total = sum(n for _, n in per_class.values())
     if not total:
         return None
-    return {"category_accuracy": correct / total, "category_segments": total,
+    return {"category_accuracy": sum(h for h, _ in per_class.values()) / total, "category_segments": total,
             "category_accuracy_by_class": {c: h / n for c, (h, n) in sorted(per_class.items())},
             "category_names": names}
 
