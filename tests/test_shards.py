@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from vadflow.data.layout import Manifest, VideoEntry
 from vadflow.data.shards import frame_count, plan_shards, probe_frame_counts
 
@@ -34,3 +36,13 @@ def test_frame_counts_from_annotation_range_or_probe(tmp_path):
     write_mp4(moving_square(12), tmp_path / "v.mp4", fps=10)
     m = probe_frame_counts(Manifest("d", "generic", str(tmp_path), [VideoEntry("train", "v", str(tmp_path / "v.mp4"))]))
     assert frame_count(m.videos[0]) == 12
+
+
+def test_anomalous_training_videos_get_shards_of_their_own():
+    """An unsupervised method waits only for the shards of the normal training videos."""
+    videos = [_v("n0", 10), dataclasses.replace(_v("a0", 10), video_label=1), _v("n1", 10),
+              dataclasses.replace(_v("a1", 10), video_label=1)]
+    shards = plan_shards(videos, max_frames=100)
+    assert [[v.name for v in vs] for vs in shards.values()] == [["n0", "n1"], ["a0", "a1"]]
+    test = [dataclasses.replace(v, split="test") for v in videos]
+    assert [[v.name for v in vs] for vs in plan_shards(test, max_frames=100).values()] == [["n0", "a0", "n1", "a1"]]

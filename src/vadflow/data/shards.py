@@ -36,6 +36,11 @@ def frame_count(entry: VideoEntry) -> int | None:
     return int(frames) if frames is not None else None
 
 
+def anomalous_training(entry: VideoEntry) -> bool:
+    """A training video that only the weakly and fully supervised regimes train on."""
+    return entry.split == "train" and bool(entry.video_label)
+
+
 def probe_frame_counts(manifest: Manifest) -> Manifest:
     """The manifest with ``meta["frames"]`` set to each video's frame count (files of a frame
     folder, or duration x frame rate from the container) where nothing else states it."""
@@ -62,18 +67,21 @@ def probe_frame_counts(manifest: Manifest) -> Manifest:
 def plan_shards(entries: list[VideoEntry], max_frames: int = SHARD_FRAMES) -> dict[str, list[VideoEntry]]:
     """{shard id: videos}: consecutive videos (in manifest order) packed greedily until the next
     would take the shard past ``max_frames``; a video of unknown length, or longer than the
-    budget, is a shard of its own. Ids are "000", "001", ... per split."""
+    budget, is a shard of its own. Anomalous training videos are packed after the others and
+    never share a shard with them, so that an unsupervised method's frames and features wait
+    for (and compute) only the normal videos it trains on. Ids are "000", "001", ... per split."""
     shards: list[list[VideoEntry]] = []
-    total = 0
-    for v in entries:
-        n = frame_count(v)
-        if n is None or n >= max_frames:
-            shards.append([v])
-            total = max_frames  # nothing joins a full shard
-            continue
-        if not shards or total + n > max_frames:
-            shards.append([])
-            total = 0
-        shards[-1].append(v)
-        total += n
+    for group in (False, True):
+        total = max_frames  # a group starts a shard of its own
+        for v in (e for e in entries if anomalous_training(e) == group):
+            n = frame_count(v)
+            if n is None or n >= max_frames:
+                shards.append([v])
+                total = max_frames  # nothing joins a full shard
+                continue
+            if total + n > max_frames:
+                shards.append([])
+                total = 0
+            shards[-1].append(v)
+            total += n
     return {f"{i:03d}": s for i, s in enumerate(shards)}

@@ -22,7 +22,7 @@ from vadflow.methods import get_method_class
 from vadflow.data.supervision import admits
 from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput
 from vadflow.methods.engine.log import TrainLog, load_checkpoint, save_checkpoint
-from vadflow.runtime import pick_device, seed_everything, set_threads
+from vadflow.runtime import flush_denormals, pick_device, seed_everything, set_threads
 from vadflow.scores import VideoScores, frame_weighted_stats, write_scores
 
 Stores = Sequence[str | Path]
@@ -85,6 +85,7 @@ def train(
     ``features`` maps each feature key of the method's input to the training videos'
     feature stores, in the order of ``train_stores``."""
     run = as_run(run)
+    flush_denormals()  # before torch starts its threads: the flag is per thread
     set_threads(threads)
     seed_everything(run.seed)
     dev = pick_device(device)
@@ -130,6 +131,7 @@ def score(
     threads: int | None = None,
 ) -> None:
     """Score every test video; write a scores store (one array per video, maps where the method has them)."""
+    flush_denormals()  # before torch starts its threads: the flag is per thread
     set_threads(threads)
     ckpt = load_checkpoint(model_path)
     run = MethodRun.from_dict(ckpt["config"])
