@@ -113,3 +113,22 @@ def test_split_table_counts_what_each_regime_trains_on(tmp_path):
     assert [(r["supervision"], r["train"], r["train_anomalous"], r["test"]) for r in rows] == [
         ("U", "2", "0", "1"), ("F", "3", "1", "1")]
     assert [(r["train (paper)"], r["test (paper)"]) for r in rows] == [("8", "14"), ("14", "14")]
+
+
+def test_auc_column_follows_the_tables_convention_and_a_log_sweep_shows_the_papers_points(tmp_path: Path):
+    """Wan et al. Table 6 / Fig. 6: an ``auc`` column is the table's convention (raw micro there), not
+    the results file's default; a λ sweep on a log axis with the published point beside ours."""
+    paths = [_result(tmp_path, "a", f"l{i}", 0.6, frame_auc={"minmax_micro": 0.6, "raw_micro": 0.7 + i / 100},
+                     params={"lambda_score": lam}, category_accuracy=0.5)
+             for i, lam in enumerate((0.1, 10.0, 100.0))]
+    spec = {"title": "λ", "datasets": ["a"], "methods": ["l0", "l1", "l2"], "metric": "category_accuracy",
+            "columns": ["auc"], "paper": {"l1": {"a": 59.3}}}
+    write_paper_table(paths, spec, {"a": {"adapter": "synthetic", "generator": "walkway"}}, "raw_micro",
+                      tmp_path / "c.csv", tmp_path / "c.md")
+    assert [r[4:] for r in list(csv.reader(open(tmp_path / "c.csv")))[1:]] == [
+        ["50.00", "", "70.00"], ["50.00", "59.30", "71.00"], ["50.00", "", "72.00"]]
+    spec = {"title": "λ", "datasets": ["a"], "methods": ["l0", "l1", "l2"], "paper": {"l1": {"a": 86.93}},
+            "plot": {"x": "params.lambda_score", "y": ["auc"], "xscale": "log"}}
+    write_paper_table(paths, spec, {"a": {"adapter": "synthetic", "generator": "walkway"}}, "raw_micro",
+                      tmp_path / "f.csv", tmp_path / "f.md")
+    assert (tmp_path / "f.png").stat().st_size > 1000 and "hollow squares" in (tmp_path / "f.md").read_text()

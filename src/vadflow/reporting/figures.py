@@ -86,9 +86,11 @@ def plot_timelines(score_stores: Sequence[str | Path], test_stores: Sequence[str
             plot_timeline(store.name, store.labels, per_method, tmp / f"{store.name}.png")
 
 
-def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], convention: str, out: str | Path) -> None:
+def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], convention: str, out: str | Path,
+                 published: dict[str, dict[str, Any]] | None = None) -> None:
     """A parameter sweep (e.g. Luo et al. Fig. 8: AUC and code sparsity against the number of
-    layers K): one panel per y field, one line per dataset, x read from each result."""
+    layers K): one panel per y field, one line per dataset, x read from each result. ``published``
+    ({row: {dataset: figure}}, AUC in %) adds the paper's points at the same x, hollow, beside ours."""
     from vadflow.reporting.tables import cell_lookup, metric_value, result_field
 
     cell = cell_lookup(results, spec.get("use"))
@@ -96,16 +98,25 @@ def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], conven
     fig, axes = plt.subplots(1, len(ys), figsize=(3.8 * len(ys), 3.2), squeeze=False)
     for ax, y_path in zip(axes[0], ys):
         for d in spec["datasets"]:
-            points = []
+            points, paper = [], []
             for m in spec["methods"]:
                 r = cell(d, m)
                 x = result_field(r, x_path)
                 y = metric_value(r, y_path, convention)
                 if x is not None and y is not None:
                     points.append((x, 100 * y if y_path == "auc" else y))
+                figure = (published or {}).get(m, {}).get(d)  # one figure of the table's metric, or {field: figure}
+                figure = figure.get(y_path) if isinstance(figure, dict) else (
+                    figure if y_path == spec.get("metric", "auc") else None)
+                if x is not None and isinstance(figure, (int, float)) and not isinstance(figure, bool):
+                    paper.append((x, float(figure)))
             points.sort()
             if points:
-                ax.plot(*zip(*points), marker="o", lw=1.5, label=d)
+                line = ax.plot(*zip(*points), marker="o", lw=1.5, label=f"{d} (ours)")[0]
+                if paper:
+                    ax.plot(*zip(*sorted(paper)), marker="s", mfc="none", ls="none", color=line.get_color(),
+                            label=f"paper ({spec.get('compare', {}).get(d, d)})")
+        ax.set_xscale(spec["plot"].get("xscale", "linear"))
         ax.set(xlabel=_field_label(x_path), ylabel="frame AUC (%)" if y_path == "auc" else _field_label(y_path))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

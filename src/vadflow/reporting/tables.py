@@ -200,6 +200,7 @@ def write_paper_table(
     header = ["method", "supervision", "dataset", "computed_on", metric, "paper", *columns,
               *[f"{c} (paper)" for c in paper_columns]]
     rows = []
+    paper_points: dict[str, dict[str, Any]] = {}  # {row: {dataset: figure}} for the plot
     for m in spec["methods"]:
         label, sup = row_label(cell, spec["datasets"], m, results)
         if label == m:  # no result (a row not run): the entry's configured label
@@ -210,6 +211,7 @@ def write_paper_table(
             if figure is None and published is not None:
                 figure = published.value(m, compare.get(d, d))
             paper_figures = figures(figure)
+            paper_points.setdefault(m, {})[d] = figure
             where = computed_on(datasets_cfg[d], d) if m not in not_run else f"not run: {not_run[m]}"
             rows.append([
                 label,
@@ -218,7 +220,7 @@ def write_paper_table(
                 where,
                 format_field(metric, metric_value(r, metric, convention)),
                 paper_figures[0],
-                *[format_field(c, result_field(r, c)) for c in columns],
+                *[format_field(c, metric_value(r, c, convention)) for c in columns],
                 *paper_figures[1:],
             ])
     if published is not None:  # the competitors: their published figures, not run here
@@ -255,8 +257,11 @@ def write_paper_table(
         from vadflow.reporting.figures import bar_figure, sweep_figure
 
         png = str(csv_path).removesuffix(".csv") + ".png"
-        (sweep_figure if "x" in spec["plot"] else bar_figure)(results, spec, convention, png)
-        notes.append(f"- Figure: {Path(png).name}.")
+        if "x" in spec["plot"]:
+            sweep_figure(results, spec, convention, png, published=paper_points)
+        else:
+            bar_figure(results, spec, convention, png)
+        notes.append(f"- Figure: {Path(png).name}" + (" (hollow squares: the paper's figures)." if "x" in spec["plot"] else "."))
     write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes)
 
 
