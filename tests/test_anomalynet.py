@@ -221,7 +221,8 @@ def test_paper_table_shows_per_field_published_figures_and_not_run_rows(tmp_path
     datasets = {"walkway": {"adapter": "synthetic", "generator": "walkway"}}
     write_paper_table([tmp_path / "r.json"], spec, datasets, "minmax_micro", tmp_path / "t.csv", tmp_path / "t.md")
     rows = list(csv.reader(open(tmp_path / "t.csv")))
-    assert rows[0][-2:] == ["eer (paper)", "events.tp_fa (paper)"]
+    assert rows[0][-4:] == ["eer (paper)", "events.tp_fa (paper)", "auc_ci_low", "auc_ci_high"]
     assert rows[1][:5] == ["AnomalyNet (VGG-16)", "", "walkway", "not run: needs a checkpoint of vgg16: set features.v.weights", ""]
-    assert rows[2][4:] == ["90.00", "94.90", "12.00", "3/1", "10.30", "12/1"]
-    assert ["MPPCA [8]", "", "walkway", "not run here (published figure only)", "", "69.30", "", "", "30.00", ""] in rows
+    assert rows[2][4:] == ["90.00", "94.90", "12.00", "3/1", "10.30", "12/1", "", ""]
+    assert ["MPPCA [8]", "", "walkway", "not run here (published figure only)", "", "69.30", "", "", "30.00", "", "",
+            ""] in rows

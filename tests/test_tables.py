@@ -31,8 +31,26 @@ def test_table3_swaps_a_cell(tmp_path: Path):
     paths = [_result(tmp_path, "a", "m", 0.8), _result(tmp_path, "b", "m_raw", 0.6), _result(tmp_path, "b", "m", 0.1)]
     write_table3(paths, ["a", "b"], ["m"], "minmax_micro", tmp_path / "t.csv", tmp_path / "t.md", use={"b": {"m": "m_raw"}})
     rows = list(csv.reader(open(tmp_path / "t.csv")))
-    assert rows[1] == ["M", "U", "80.00", "60.00"]  # the row keeps its own label
+    assert rows[1] == ["M", "U", "80.00", "60.00", "", "", "", ""]  # the row keeps its own label; no intervals
     assert "b: row m shows m_raw" in (tmp_path / "t.md").read_text()
+
+
+def test_tables_show_the_bootstrap_interval(tmp_path: Path):
+    """The CSV gets the interval as two columns, the Markdown beside the AUC: ``80.00 [70.00, 90.00]``."""
+    ci = {"minmax_micro": [0.7, 0.9], "raw_micro": None, "macro": None, "draws": 1000, "seed": 0, "level": 0.95}
+    paths = [_result(tmp_path, "a", "m", 0.8, frame_auc_ci=ci)]
+    write_table3(paths, ["a"], ["m"], "minmax_micro", tmp_path / "t.csv", tmp_path / "t.md")
+    rows = list(csv.reader(open(tmp_path / "t.csv")))
+    assert rows[0] == ["method", "supervision", "a", "a ci_low", "a ci_high"]
+    assert rows[1] == ["M", "U", "80.00", "70.00", "90.00"]
+    md = (tmp_path / "t.md").read_text()
+    assert "| M | U | 80.00 [70.00, 90.00] |" in md and "1000 draws" in md
+    spec = {"title": "t", "datasets": ["a"], "methods": ["m"], "paper": {"m": {"a": 85.0}}}
+    write_paper_table(paths, spec, {"a": {"adapter": "synthetic", "generator": "walkway"}}, "minmax_micro",
+                      tmp_path / "p.csv", tmp_path / "p.md")
+    rows = list(csv.reader(open(tmp_path / "p.csv")))
+    assert rows[0][-2:] == ["auc_ci_low", "auc_ci_high"] and rows[1][4:] == ["80.00", "85.00", "70.00", "90.00"]
+    assert "| M | U | a | synthetic walkway | 80.00 [70.00, 90.00] | 85.00 |" in (tmp_path / "p.md").read_text()
 
 
 def test_paper_table_of_a_metric_with_sweep_figure(tmp_path: Path):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import REPO, SHARED_DATASETS, make_generic_dataset
@@ -65,13 +66,16 @@ def tiny_run(tmp_path_factory) -> Path:
 
 def test_outputs(tiny_run: Path):
     rows = list(csv.reader(open(tiny_run / "reports" / "table3.csv")))
-    assert rows[0] == ["method", "supervision", "walkway", "digits_appearance"]
+    assert rows[0] == ["method", "supervision", "walkway", "digits_appearance", "walkway ci_low", "walkway ci_high",
+                       "digits_appearance ci_low", "digits_appearance ci_high"]
     assert [r[:2] for r in rows[1:]] == [
         ["Conv-AE [Hasan et al. 2016]", "U"], ["Nearest subspace", "U"], ["OC-SVM", "U"], ["LSTM-AE", "U"],
         ["TSC [Luo et al.]", "U"], ["sRNN-AE [Luo et al.]", "U"],
         ["LAD multi-task [Wan et al.]", "F"], ["DeepMIL [Sultani et al.]", "W"],
     ]
     assert all(0 <= float(x) <= 100 for r in rows[1:-2] for x in r[2:])
+    # each AUC inside its bootstrap interval (evaluation.bootstrap)
+    assert all(float(r[4 + 2 * i]) <= float(r[2 + i]) <= float(r[5 + 2 * i]) for r in rows[1:-2] for i in range(2))
     # the supervised methods need the walkway's anomalous training videos; moving digits has none
     assert all(0 <= float(r[2]) <= 100 and r[3] == "" for r in rows[-2:])
     manifest = json.loads((tiny_run / "work" / "walkway" / "manifest.json").read_text())
@@ -106,7 +110,7 @@ def test_paper_table_target(tiny_run: Path):
     """A paper's table is its own target: ours beside the published figure, and what each row ran on."""
     snakemake(tiny_run, "reports/srnn/table1.csv")
     rows = list(csv.reader(open(tiny_run / "reports" / "srnn" / "table1.csv")))
-    assert rows[0] == ["method", "supervision", "dataset", "computed_on", "auc", "paper"]
+    assert rows[0] == ["method", "supervision", "dataset", "computed_on", "auc", "paper", "auc_ci_low", "auc_ci_high"]
     by_method = {r[0]: r for r in rows[1:]}
     assert by_method["sRNN-AE [Luo et al.]"][2:4] == ["digits_appearance", "synthetic moving_digits (appearance)"]
     assert by_method["sRNN-AE [Luo et al.]"][5] == "90.11" and by_method["TSC [Luo et al.]"][5] == ""
@@ -150,10 +154,12 @@ def test_anomalynet_table_with_a_row_that_needs_a_checkpoint(tiny_run: Path):
     snakemake(tiny_run, "reports/anomalynet/table5.csv")
     rows = list(csv.reader(open(tiny_run / "reports" / "anomalynet" / "table5.csv")))
     assert rows[0] == ["method", "supervision", "dataset", "computed_on", "auc", "paper", "pixel_auc.minmax", "eer",
-                       "events.tp_fa", "pixel_auc.minmax (paper)", "eer (paper)", "events.tp_fa (paper)"]
+                       "events.tp_fa", "pixel_auc.minmax (paper)", "eer (paper)", "events.tp_fa (paper)",
+                       "auc_ci_low", "auc_ci_high"]
     by_method = {r[0]: r for r in rows[1:]}
     ours = by_method["AnomalyNet [Zhou et al.]"]
-    assert ours[3] == "synthetic walkway" and ours[5] == "94.90" and ours[9:] == ["52.80", "10.30", "12/1"]
+    assert ours[3] == "synthetic walkway" and ours[5] == "94.90" and ours[9:12] == ["52.80", "10.30", "12/1"]
+    assert float(ours[12]) <= float(ours[4]) <= float(ours[13])
     assert 0 <= float(ours[4]) <= 100 and 0 <= float(ours[6]) <= 100 and "/" in ours[8]
     blocked = by_method["AnomalyNet [Zhou et al.] (anomalynet_resnet50)"]
     assert blocked[3].startswith("not run: needs a checkpoint of resnet50") and blocked[4] == ""
@@ -176,7 +182,8 @@ def test_param_change_reruns_only_that_method(tiny_run: Path):
 def test_decode_change_reruns_that_dataset(tiny_run: Path):
     proc = snakemake(tiny_run, "reports/table3.csv", dry_run=True, config=("datasets={walkway: {decode: {chunk_frames: 4}}}",))
     jobs = planned_jobs(proc)
-    assert jobs["decode"] == 2  # the walkway's only: its 4 train and its 2 test videos are one shard each
+    # the walkway's only: its normal training videos, its anomalous ones (a shard of their own) and its test videos
+    assert jobs["decode"] == 3
     assert jobs["train"] == 8 and "synthesize" not in jobs  # every method on the walkway, nothing else
 
 
@@ -247,7 +254,8 @@ def test_feature_targets(tiny_run: Path):
     # a changed parameter reruns that spec and what is built on it, nothing else
     proc = snakemake(tiny_run, *targets, dry_run=True, config=("features={effnet_spp: {input_size: 96}}",))
     jobs = planned_jobs(proc)
-    assert jobs == {"extract_features": 4, "feature_index": 1}  # spp + tmax for 2 shards, the tmax index
+    # spp + tmax for 3 shards (normal training, anomalous training and test videos), the tmax index
+    assert jobs == {"extract_features": 6, "feature_index": 1}
 
 
 @pytest.mark.realdata
@@ -264,3 +272,70 @@ def test_paper_config_plans_with_real_ped2(tmp_path: Path):
     assert "dataset 'avenue' is left out" in out and "dataset 'ped2' is left out" not in out
     jobs = planned_jobs(proc)
     assert jobs.get("list_videos") == 1 and jobs.get("table3") == 1
+
+
+def _vadflow(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "vadflow.cli", *args], cwd=cwd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_detect_on_new_footage_gives_the_workflows_scores(tiny_run: Path, tmp_path: Path):
+    """`vadflow detect` on a test video the workflow scored: the same scores bit for bit (Conv-AE on
+    frames with pixel maps, and the LAD network on I3D RGB + flow, whose flow stream is computed from
+    another feature spec); events and a timeline; Conv-AE's overlay has the input's frame count."""
+    from vadflow.data.decode import decode_frames, DecodeSpec
+    from vadflow.scores import read_scores
+
+    video = tiny_run / "data" / "synthetic" / "walkway" / "test" / "test_000.mp4"
+    for method in ("conv_ae", "lad_multitask"):
+        snakemake(tiny_run, f"work/walkway/models/{method}/calibration.json")
+        out = tmp_path / method
+        _vadflow(tiny_run, "detect", "--model", f"work/walkway/models/{method}/model.pt", str(video), "--out", str(out))
+        rows = list(csv.DictReader(open(out / "test_000" / "scores.csv")))
+        _, scores, _ = read_scores(tiny_run / "work" / "walkway" / "scores" / f"{method}.zarr")
+        assert [float(r["score"]) for r in rows] == scores["test_000"].astype(float).tolist()
+        assert list(csv.reader(open(out / "test_000" / "events.csv")))[0][:2] == ["start_frame", "end_frame"]
+        assert (out / "test_000" / "timeline.png").stat().st_size > 1000
+    overlay = tmp_path / "conv_ae" / "test_000" / "overlay.mp4"
+    assert sum(len(c) for c in decode_frames(overlay, DecodeSpec())) == len(scores["test_000"])
+    assert not (tmp_path / "lad_multitask" / "test_000" / "overlay.mp4").exists()  # no pixel maps
+
+
+def test_detect_rule_goes_on_past_an_unreadable_video(tiny_run: Path, tmp_path: Path):
+    """`snakemake detect` over a folder with a broken file and a video of another size: the broken one
+    is listed with why, the other is resized (with a warning) and scored."""
+    import shutil
+
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "broken.mp4").write_bytes(b"not a video")
+    from vadflow.data.encode import write_mp4
+    from conftest import moving_square
+
+    write_mp4(moving_square(30, h=40, w=56), folder / "small.mp4", fps=10)  # the model: 48 x 64
+    snakemake(tiny_run, "detect", config=(f"detect={{videos: {folder}, models: [walkway/conv_ae]}}",))
+    rows = {Path(r["video"]).name: r for r in csv.DictReader(open(tiny_run / "detections" / "walkway" / "conv_ae" / "detections.csv"))}
+    assert rows["broken.mp4"]["error"] and "broken.mp4" in rows["broken.mp4"]["error"]
+    assert rows["small.mp4"]["error"] == "" and int(rows["small.mp4"]["frames"]) == 30
+    assert "resized" in (tiny_run / "logs" / "detect" / "walkway" / "conv_ae.log").read_text()
+    assert not (tiny_run / "detections" / "walkway" / "conv_ae" / "broken").exists()
+    shutil.rmtree(tiny_run / "detections")
+
+
+def test_html_report_with_intervals_protocol_cards_and_costs(tiny_run: Path):
+    """`snakemake --report` builds one page from the tables (each an HTML page with its AUCs' bootstrap
+    intervals and the protocol card of every row), the figures and the cost of every rule."""
+    result = json.loads((tiny_run / "results" / "walkway" / "conv_ae.json").read_text())
+    ci = result["frame_auc_ci"]["minmax_micro"]
+    assert ci[0] <= result["frame_auc"]["minmax_micro"] <= ci[1] and result["frame_auc_ci"]["draws"] == 1000
+    card = result["protocol"]
+    assert card["chosen_on_test_labels"].startswith("no") and len(card["labels_sha256"]) == 64
+    assert "per-video min-max" in card["normalisation"] and "official split" in card["split"]
+    page = (tiny_run / "reports" / "table3.html").read_text()
+    assert "Protocol of each row" in page and f"{100 * ci[0]:.2f}" in page
+    snakemake(tiny_run, "reports/costs.csv")
+    costs = {r["rule"]: r for r in csv.DictReader(open(tiny_run / "reports" / "costs.csv"))}
+    assert int(costs["train"]["jobs"]) >= 8 and float(costs["total"]["wall_s"]) > 0
+    snakemake(tiny_run, "--report", "reports/report.html")
+    assert (tiny_run / "reports" / "report.html").stat().st_size > 100_000

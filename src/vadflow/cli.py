@@ -80,6 +80,29 @@ def _cmd_score(a: argparse.Namespace) -> None:
     print(f"wrote {a.out}")
 
 
+def _cmd_calibrate(a: argparse.Namespace) -> None:
+    from vadflow.detect import calibrate
+
+    cal = calibrate(a.model, a.stores, _feature_stores(a.features, len(a.stores)), a.out, device=a.device,
+                    threads=a.threads)
+    print(f"wrote {a.out}: median {cal.median:.6g}, max {cal.max:.6g} over {cal.frames} frames of {cal.videos} videos")
+
+
+def _cmd_detect(a: argparse.Namespace) -> None:
+    import warnings
+
+    from vadflow.detect import detect
+
+    warnings.simplefilter("always")
+    warnings.formatwarning = lambda message, *_args, **_kw: f"vadflow: warning: {message}\n"
+    rows = detect(a.model, a.videos, a.out, threshold=a.threshold, calibration=a.calibration, window=a.window,
+                  persistence=a.persistence, device=a.device, threads=a.threads, overlay=not a.no_overlay)
+    failed = [r for r in rows if r["error"]]
+    print(f"wrote {a.out}/: {len(rows) - len(failed)} video(s) scored, {len(failed)} skipped (detections.csv says why)")
+    if failed and len(failed) == len(rows):
+        raise SystemExit(2)
+
+
 def _cmd_evaluate(a: argparse.Namespace) -> None:
     from vadflow.evaluation.results import evaluate
 
@@ -198,6 +221,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     s.add_argument("--threads", type=int)
     s.set_defaults(func=_cmd_score)
+
+    s = sub.add_parser("calibrate", help="score a model's normal training videos: the scale detect reports scores on")
+    s.add_argument("model")
+    s.add_argument("out", help="calibration.json (detect looks beside the model)")
+    s.add_argument("stores", nargs="+", help="the model's training frame stores")
+    s.add_argument("--features", action="append", metavar="KEY=STORE,...",
+                   help="feature stores of the videos, in their order, per key of the method's input.features")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--threads", type=int)
+    s.set_defaults(func=_cmd_calibrate)
+
+    s = sub.add_parser("detect", help="a trained model on new footage: scores, events, timeline, overlay per video")
+    s.add_argument("videos", nargs="+", help="video files, folders of videos, or folders of frames")
+    s.add_argument("--model", required=True, help="work/<dataset>/models/<method>/model.pt")
+    s.add_argument("--out", default="detections", help="output folder, one subfolder per video (default: %(default)s)")
+    s.add_argument("--threshold", type=float, help="event threshold on the calibrated score (default 1.0: above"
+                   " every normal training frame)")
+    s.add_argument("--calibration", help="calibration.json (default: beside the model)")
+    s.add_argument("--window", type=int, default=50, help="frames each event spans around its peak (default: %(default)s)")
+    s.add_argument("--persistence", type=float, default=0.1, help="persistence a peak needs (default: %(default)s)")
+    s.add_argument("--no-overlay", action="store_true", help="no overlay.mp4 even where the method has pixel maps")
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--threads", type=int)
+    s.set_defaults(func=_cmd_detect)
 
     s = sub.add_parser("evaluate", help="frame AUC (three conventions), EER, pixel AUC -> results JSON")
     s.add_argument("scores", help="scores store written by `vadflow score`")

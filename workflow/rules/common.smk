@@ -255,3 +255,41 @@ def paper_outputs(paper):
     """The outputs of the tables configured under reports whose output lies under reports/<paper>/."""
     return [spec["output"] for spec in config.get("reports", {}).values()
             if spec.get("output", "").startswith(f"reports/{paper}/")]
+
+
+def detect_sources(wildcards):
+    """The `detect:` folder's videos (vadflow.detect.video_files), so that a new video reruns detection."""
+    from vadflow.detect import video_files
+
+    return [str(p) for p in video_files([config["detect"]["videos"]])] if config.get("detect") else []
+
+
+def detect_outputs(wildcards):
+    if not config.get("detect"):
+        raise ConfigError("`snakemake detect` needs a detect: section in the config",
+                          "add detect: {videos: <folder>, models: [<dataset>/<method>]}")
+    return [f"detections/{m}/detections.csv" for m in config["detect"]["models"]]
+
+
+def split_description(dataset):
+    """How a dataset's train/test split was made, for the results' protocol card (None: official)."""
+    split = config["datasets"][dataset].get("split")
+    if not split:
+        return None
+    how = ", ".join(f"{k} {v}" for k, v in sorted(split.items()))
+    return f"re-split ({how}; every video listed in work/{dataset}/split.csv)"
+
+
+def report_category(output):
+    """A table's category in the HTML report: its paper (reports/<paper>/tableN.csv), as the paper's authors."""
+    paper = Path(output).parent.name
+    return REPORT_PAPERS.get(paper, paper)
+
+
+REPORT_PAPERS = {
+    "srnn": "Luo et al.: TSC / sRNN-AE",
+    "anomalynet": "Zhou et al.: AnomalyNet",
+    "adv3d": "Sun et al.: adversarial 3D conv AE",
+    "dissociation": "Chang et al.: spatio-temporal dissociation",
+    "lad": "Wan et al.: LAD multi-task, and DeepMIL",
+}

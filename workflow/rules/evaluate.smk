@@ -10,6 +10,7 @@ rule evaluate:
     params:
         stores=test_stores,
         evaluation=config["evaluation"],
+        split=lambda wildcards: split_description(wildcards.dataset),
     threads: 1
     resources:
         mem_mb=4000,

@@ -6,7 +6,8 @@ rule roc_figure:
     input:
         lambda wildcards: [f"results/{wildcards.dataset}/{m}.json" for m in figure_methods(wildcards.dataset)],
     output:
-        png="reports/figures/{dataset}/roc.png",
+        png=report("reports/figures/{dataset}/roc.png", caption="../report/roc.rst", category="Figures",
+                   subcategory="{dataset}"),
         csv="reports/figures/{dataset}/roc.csv",
     threads: 1
     resources:
@@ -30,7 +31,8 @@ rule timeline_figures:
         ],
         stores=test_shard_files,
     output:
-        directory("reports/figures/{dataset}/timelines"),
+        report(directory("reports/figures/{dataset}/timelines"), patterns=["{video}.png"],
+               caption="../report/timeline.rst", category="Figures", subcategory="{dataset}: score over time"),
     params:
         stores=test_stores,
     threads: 1
@@ -55,6 +57,7 @@ rule table3:
     output:
         csv="reports/table3.csv",
         md="reports/table3.md",
+        html=report("reports/table3.html", caption="../report/table3.rst", category="Table 3: every method"),
     params:
         datasets=table_spec(config, "table3")[0],
         methods=table_spec(config, "table3")[1],
@@ -88,7 +91,11 @@ for _table, _spec in config.get("reports", {}).items():
         output:
             csv=_spec["output"],
             md=_spec["output"].removesuffix(".csv") + ".md",
-            **({"png": _spec["output"].removesuffix(".csv") + ".png"} if _spec.get("plot") else {}),
+            html=report(_spec["output"].removesuffix(".csv") + ".html", caption="../report/paper_table.rst",
+                        category=report_category(_spec["output"]), subcategory=_table),
+            **({"png": report(_spec["output"].removesuffix(".csv") + ".png", caption="../report/paper_figure.rst",
+                              category=report_category(_spec["output"]), subcategory=_table)}
+               if _spec.get("plot") else {}),
         params:
             spec={
                 **_spec,
@@ -126,6 +133,8 @@ for _table, _spec in config.get("reports", {}).items():
         output:
             csv=_spec["output"],
             md=_spec["output"].removesuffix(".csv") + ".md",
+            html=report(_spec["output"].removesuffix(".csv") + ".html", caption="../report/split_table.rst",
+                        category=report_category(_spec["output"]), subcategory=_table),
         params:
             spec={
                 **_spec,
@@ -192,3 +201,25 @@ rule anomalynet_coherence:
         python=sys.executable,  # the workflow's interpreter: `vadflow` need not be on PATH
     shell:
         "OMP_NUM_THREADS=1 {params.python} -m vadflow.cli coherence-tables --out reports/anomalynet --threads 1 > {log} 2>&1"
+
+
+rule report_costs:
+    """Where the time and memory went: every job's Snakemake benchmark (logs/benchmarks), per rule."""
+    input:
+        rules.table3.output.csv,
+    output:
+        csv="reports/costs.csv",
+        md="reports/costs.md",
+        html=report("reports/costs.html", caption="../report/costs.rst", category="Cost"),
+    params:
+        root="logs/benchmarks",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    log:
+        "logs/reports/costs.log",
+    conda:
+        ENV
+    script:
+        "../scripts/costs.py"

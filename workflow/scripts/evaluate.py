@@ -16,4 +16,6 @@ with logged(sm.log[0]):
         pixel_coverage=sm.params.evaluation["pixel_coverage"],
         events=sm.params.evaluation.get("events"),
         regions=sm.params.evaluation.get("regions"),
+        bootstrap=sm.params.evaluation.get("bootstrap"),
+        split=sm.params.split,
     )

@@ -39,8 +39,9 @@ class EventParams:
     def __post_init__(self) -> None:
         if self.window < 1:
             raise ValueError(f"events.window must be >= 1 frame, got {self.window}")
-        if not 0 <= self.persistence <= 1 or not 0 <= self.threshold <= 1:
-            raise ValueError("events.persistence and events.threshold are on min-max normalised scores: use [0, 1]")
+        if self.persistence < 0 or self.threshold < 0:
+            raise ValueError("events.persistence and events.threshold must be >= 0 (on min-max normalised scores:"
+                             " in [0, 1])")
 
 
 def ground_truth_events(labels: np.ndarray) -> list[tuple[int, int]]:
@@ -90,11 +91,13 @@ def persistent_maxima(scores: np.ndarray, persistence: float) -> list[tuple[int,
     return sorted((i, p) for i, p in found if p >= persistence)
 
 
-def detect_events(scores: np.ndarray, params: EventParams = EventParams()) -> list[tuple[int, int, int]]:
-    """Detected events of one video as (start, end, peak frame), [start, end) in frames."""
+def detect_events(scores: np.ndarray, params: EventParams = EventParams(), *, normalise: bool = True
+                  ) -> list[tuple[int, int, int]]:
+    """Detected events of one video as (start, end, peak frame), [start, end) in frames. ``normalise``
+    False: the scores are on a scale of their own already (``vadflow detect``'s calibrated one)."""
     from vadflow.evaluation.metrics import minmax_normalise
 
-    s = minmax_normalise(scores)
+    s = minmax_normalise(scores) if normalise else np.asarray(scores, np.float64)
     peaks = [i for i, _ in persistent_maxima(s, params.persistence) if s[i] >= params.threshold]
     half = params.window // 2
     events: list[list[int]] = []

@@ -118,9 +118,14 @@ def evaluate(
     pixel_coverage: float = 0.4,
     events: dict[str, Any] | None = None,
     regions: dict[str, Any] | None = None,
+    bootstrap: dict[str, Any] | None = None,
+    split: str | None = None,
 ) -> dict[str, Any]:
-    """``events`` / ``regions``: config ``evaluation.events`` (window, persistence, threshold) and
-    ``evaluation.regions`` (alpha, beta)."""
+    """``events`` / ``regions`` / ``bootstrap``: config ``evaluation.events`` (window, persistence,
+    threshold), ``evaluation.regions`` (alpha, beta) and ``evaluation.bootstrap`` (draws, seed, level:
+    the video-level confidence intervals of the frame AUC, ``frame_auc_ci``); ``split``: how the
+    dataset's split was made, for the protocol card (None: its official split)."""
+    from vadflow.evaluation.bootstrap import BootstrapParams, video_bootstrap
     from vadflow.evaluation.events import EventParams
     from vadflow.evaluation.regions import RegionParams
     from vadflow.scores import read_scores
@@ -143,6 +148,7 @@ def evaluate(
         "convention_text": CONVENTIONS[convention],
         "auc": metrics["frame_auc"].get(convention),
         **metrics,
+        "frame_auc_ci": video_bootstrap(scores, labels, BootstrapParams(**(bootstrap or {}))),
         "roc": thin_curve(np.asarray(roc["fpr"]), np.asarray(roc["tpr"])),
         "params": attrs.get("config", {}).get("params"),
         "method_stats": attrs.get("method_stats", {}),
@@ -156,6 +162,12 @@ def evaluate(
         result.update(categories)
     if attrs.get("snapshots"):
         result["selection_on_test"] = selection_on_test(scores_path, labels, convention, result["auc"])
+    from vadflow.evaluation.protocol import protocol_card
+
+    result["protocol"] = protocol_card(
+        dataset=dataset, store_attrs=[FrameStore(p).attrs for p in test_stores], labels=labels, convention=convention,
+        frame_auc=metrics["frame_auc"], clip_length=clip_length, supervision=attrs["supervision"],
+        train_videos=attrs.get("train_videos"), split=split, selection_on_test="selection_on_test" in result)
     with atomic_path(out_json) as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return result

@@ -20,6 +20,7 @@ from vadflow import __version__
 from vadflow.errors import ConfigError
 from vadflow.methods import get_method_class
 from vadflow.data.supervision import admits
+from vadflow.detect import model_inputs
 from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput
 from vadflow.methods.engine.log import TrainLog, load_checkpoint, save_checkpoint
 from vadflow.runtime import flush_denormals, pick_device, seed_everything, set_threads
@@ -112,6 +113,7 @@ def train(
         "state": method.state(),
         "train_seconds": time.perf_counter() - t0,
         "train_videos": [str(v.frames.path) for v in videos],
+        "inputs": model_inputs(videos[0].frames, videos[0].features),  # what `vadflow detect` needs
         "device": dev,
         "vadflow_version": __version__,
     }
@@ -157,5 +159,6 @@ def score(
         score_seconds=seconds,
         frames_per_second=n_frames / seconds if seconds > 0 else None,
         train_seconds=ckpt.get("train_seconds"),
+        train_videos=len(ckpt.get("train_videos") or []) or None,
         **({"category_names": list(method.class_names)} if getattr(method, "class_names", None) else {}),
     )

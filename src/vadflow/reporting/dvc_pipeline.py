@@ -58,12 +58,12 @@ def table_names(cfg: dict[str, Any]) -> list[str]:
 
 
 def table_outputs(cfg: dict[str, Any], table: str) -> list[str]:
-    """The files the table's Snakemake rule writes: csv and md (and png for a table with a plot)."""
+    """The files the table's Snakemake rule writes: csv, md and html (and png for a table with a plot)."""
     if table == TABLE3:
-        return ["reports/table3.csv", "reports/table3.md"]
+        return ["reports/table3.csv", "reports/table3.md", "reports/table3.html"]
     spec = cfg["reports"][table]
     stem = spec["output"].removesuffix(".csv")
-    return [spec["output"], stem + ".md"] + ([stem + ".png"] if spec.get("plot") else [])
+    return [spec["output"], stem + ".md", stem + ".html"] + ([stem + ".png"] if spec.get("plot") else [])
 
 
 def stage_name(table: str) -> str:

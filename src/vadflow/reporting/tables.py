@@ -51,16 +51,34 @@ def auc_table(
     methods: Sequence[str],
     convention: str,
     use: dict[str, dict[str, str]] | None = None,
-) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the frame-AUC table in the chosen convention."""
+) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """Header and rows of the frame-AUC table in the chosen convention: the CSV's (one column per
+    dataset, then each dataset's interval as two columns) and the Markdown's (``82.00 [78.10, 85.60]``)."""
+    from vadflow.evaluation.bootstrap import format_with_interval
+
     cell = cell_lookup(results, use)
-    header = ["method", "supervision"] + list(datasets)
-    rows = []
+    header = ["method", "supervision"] + list(datasets) + [f"{d} {end}" for d in datasets for end in ("ci_low", "ci_high")]
+    rows, md_rows = [], []
     for m in methods:
         label, sup = row_label(cell, datasets, m, results)
         cells = [_pct(cell(d, m)["frame_auc"][convention]) if cell(d, m) else "" for d in datasets]
-        rows.append([label, sup] + cells)
-    return header, rows
+        intervals = [x for d in datasets for x in interval_cells(cell(d, m), convention)]
+        rows.append([label, sup] + cells + intervals)
+        md_rows.append([label, sup] + [
+            format_with_interval(cell(d, m)["frame_auc"][convention], auc_interval(cell(d, m), convention))
+            if cell(d, m) else "" for d in datasets])
+    return header, rows, md_rows
+
+
+def auc_interval(result: dict[str, Any] | None, convention: str) -> list[float] | None:
+    """The result's bootstrap interval of the frame AUC in ``convention`` (``frame_auc_ci``), if any."""
+    return ((result or {}).get("frame_auc_ci") or {}).get(convention) or None
+
+
+def interval_cells(result: dict[str, Any] | None, convention: str) -> list[str]:
+    """The interval's two ends in %, as the CSVs' two extra columns."""
+    ci = auc_interval(result, convention)
+    return [_pct(ci[0]), _pct(ci[1])] if ci else ["", ""]
 
 
 def result_field(result: dict[str, Any] | None, path: str) -> Any:
@@ -109,8 +127,14 @@ def write_table(
     *,
     title: str,
     notes: Sequence[str] = (),
+    md_header: list[str] | None = None,
+    md_rows: list[list[str]] | None = None,
+    cards: Sequence[tuple[str, dict[str, Any]]] = (),
 ) -> None:
-    """The table as CSV and/or Markdown (either path None to skip it), each written atomically."""
+    """The table as CSV and/or Markdown (either path None to skip it), each written atomically; the
+    Markdown may show other columns (``md_header``/``md_rows``: an AUC with its interval in one cell).
+    Beside the Markdown, the same as an HTML page (``.html``) for the report, with the rows' protocol
+    ``cards``."""
     if csv_path is not None:
         with atomic_path(csv_path) as tmp:
             with open(tmp, "w", newline="") as f:
@@ -119,11 +143,27 @@ def write_table(
                 w.writerows(rows)
     if md_path is None:
         return
+    header, rows = md_header or header, md_rows if md_rows is not None else rows
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(c or "–" for c in r) + " |" for r in rows]
     lines += [""] + [f"{n}" for n in notes]
     with atomic_path(md_path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
+    from vadflow.reporting.html import write_html_table
+
+    write_html_table(Path(md_path).with_suffix(".html"), title, header, rows, notes, cards)
+
+
+def protocol_cards(results: Sequence[dict[str, Any]], cell, datasets: Sequence[str], methods: Sequence[str]
+                   ) -> list[tuple[str, dict[str, Any]]]:
+    """(row title, card) of every cell of the table that has a result with a card."""
+    cards = []
+    for m in methods:
+        for d in datasets:
+            r = cell(d, m)
+            if r and r.get("protocol"):
+                cards.append((f"{r['label']} on {d}", r["protocol"]))
+    return cards
 
 
 def write_table3(
@@ -138,16 +178,27 @@ def write_table3(
 ) -> None:
     """The AUC comparison table every paper has (its Table 3 in Luo et al.)."""
     results = load_results(result_paths)
-    header, rows = auc_table(results, datasets, methods, convention, use)
+    header, rows, md_rows = auc_table(results, datasets, methods, convention, use)
     notes = [
-        f"Cells: {CONVENTIONS[convention]}, in %.",
+        f"Cells: {CONVENTIONS[convention]}, in %." + interval_note(results),
         "Supervision: U = unsupervised (normal training videos only), W = weakly (video labels), F = fully (frame labels).",
         "Raw micro and macro AUC, EER, event-level TP/FA, and where there are pixel masks pixel-level AUC and"
         " RBDC/TBDC of every cell are in results/<dataset>/<method>.json (docs/evaluation.md).",
     ] + use_notes(use)
     for d, text in (dataset_notes or {}).items():
         notes.append(f"{d}: {text}")
-    write_table(header, rows, csv_path, md_path, title="Frame-level AUC (%)", notes=[f"- {n}" for n in notes])
+    write_table(header, rows, csv_path, md_path, title="Frame-level AUC (%)", notes=[f"- {n}" for n in notes],
+                md_header=header[: 2 + len(datasets)], md_rows=md_rows,
+                cards=protocol_cards(results, cell_lookup(results, use), datasets, methods))
+
+
+def interval_note(results: Sequence[dict[str, Any]]) -> str:
+    """How the intervals were made (from the first result that has one), or nothing."""
+    ci = next((r["frame_auc_ci"] for r in results if r.get("frame_auc_ci")), None)
+    if not ci:
+        return ""
+    return (f" In brackets: the {100 * ci['level']:.0f} % interval of a bootstrap over test videos ({ci['draws']}"
+            f" draws, seed {ci['seed']}; percentile; vadflow.evaluation.bootstrap); the CSV has it as two columns.")
 
 
 def computed_on(dataset_cfg: dict[str, Any], name: str) -> str:
@@ -197,8 +248,9 @@ def write_paper_table(
             return [_published(figure.get(metric))] + [_published(figure.get(c)) for c in paper_columns]
         return [_published(figure)] + [""] * len(paper_columns)
 
+    with_ci = metric == "auc"
     header = ["method", "supervision", "dataset", "computed_on", metric, "paper", *columns,
-              *[f"{c} (paper)" for c in paper_columns]]
+              *[f"{c} (paper)" for c in paper_columns], *(["auc_ci_low", "auc_ci_high"] if with_ci else [])]
     rows = []
     paper_points: dict[str, dict[str, Any]] = {}  # {row: {dataset: figure}} for the plot
     for m in spec["methods"]:
@@ -222,6 +274,7 @@ def write_paper_table(
                 paper_figures[0],
                 *[format_field(c, metric_value(r, c, convention)) for c in columns],
                 *paper_figures[1:],
+                *(interval_cells(r, convention) if with_ci else []),
             ])
     if published is not None:  # the competitors: their published figures, not run here
         by_paper_name = {compare.get(d, d): d for d in spec["datasets"]}
@@ -229,7 +282,7 @@ def write_paper_table(
             d = by_paper_name[paper_dataset]
             paper_figures = figures(figure)
             rows.append([row, "", d, "not run here (published figure only)", "", paper_figures[0],
-                         *[""] * len(columns), *paper_figures[1:]])
+                         *[""] * len(columns), *paper_figures[1:], *(["", ""] if with_ci else [])])
     what = f"{CONVENTIONS[convention]}, in %" if metric == "auc" else f"the results field {metric!r}"
     source = (
         f" ({published.paper}, {published.caption}; src/vadflow/published/{published.ref.split('/')[0]}.yaml)"
@@ -262,7 +315,16 @@ def write_paper_table(
         else:
             bar_figure(results, spec, convention, png)
         notes.append(f"- Figure: {Path(png).name}" + (" (hollow squares: the paper's figures)." if "x" in spec["plot"] else "."))
-    write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes)
+    md_header, md_rows = header, rows
+    if with_ci:  # the Markdown shows the interval in the AUC's cell
+        notes[0] += interval_note(results)
+        md_header, md_rows = header[:-2], []
+        for row in rows:
+            low, high = row[-2:]
+            cell_text = f"{row[4]} [{low}, {high}]" if row[4] and low else row[4]
+            md_rows.append([*row[:4], cell_text, *row[5:-2]])
+    write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes, md_header=md_header, md_rows=md_rows,
+                cards=protocol_cards(results, cell, spec["datasets"], spec["methods"]))
 
 
 def write_split_table(

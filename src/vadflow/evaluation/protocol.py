@@ -1,0 +1,70 @@
+"""The protocol card of a result: under which conventions its number was computed.
+
+Numbers in this field are compared across papers that differ in label source (Avenue's published
+frame labels or ones derived from its pixel masks), frame alignment (dropped leading frames, clip
+methods that score clip starts only), normalisation (per-video min-max or none), pooling (micro or
+macro, and which videos macro leaves out) and split. Each results file carries a card that says all
+of it, so a table's reader (and the HTML report, which shows the cards) never has to guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+#: how each frame-AUC convention pools the test frames
+CONVENTION_POOLING = {
+    "minmax_micro": "micro: one ROC over all test frames",
+    "raw_micro": "micro: one ROC over all test frames",
+    "macro": "macro: the mean of per-video AUCs",
+    "minmax_micro_full_windows": "micro: one ROC over the frames that start a full clip",
+}
+
+
+def labels_sha256(labels: Mapping[str, np.ndarray]) -> str:
+    """A checksum of the test frame labels: videos in name order, each its name and 0/1 bytes."""
+    h = hashlib.sha256()
+    for name in sorted(labels):
+        h.update(name.encode() + b"\0" + np.asarray(labels[name], np.uint8).tobytes() + b"\0")
+    return h.hexdigest()
+
+
+def protocol_card(
+    *,
+    dataset: str,
+    store_attrs: Sequence[dict[str, Any]],
+    labels: Mapping[str, np.ndarray],
+    convention: str,
+    frame_auc: dict[str, Any],
+    clip_length: int,
+    supervision: str,
+    train_videos: int | None,
+    split: str | None,
+    selection_on_test: bool,
+) -> dict[str, Any]:
+    """The card of one (method, dataset) result, JSON-ready; every field a short sentence."""
+    adapters = sorted({str(a.get("adapter", "?")) for a in store_attrs})
+    ranges = [a["frame_range"] for a in store_attrs if a.get("frame_range")]
+    n_frames = sum(int(np.asarray(v).size) for v in labels.values())
+    excluded = list(frame_auc.get("macro_excluded") or [])
+    return {
+        "labels": f"frame labels of {len(labels)} test videos ({n_frames} frames) from the {', '.join(adapters)} adapter"
+        + (" (masks give the pixel labels)" if any(a.get("has_masks") for a in store_attrs) else ""),
+        "labels_sha256": labels_sha256(labels),
+        "frame_alignment": "every decoded frame has a score and a label"
+        + (f" ({len(ranges)} videos cut to their annotated frame range)" if ranges else "")
+        + (f"; clips of {clip_length} frames (minmax_micro_full_windows leaves out each video's last"
+           f" {clip_length - 1})" if clip_length > 1 else ""),
+        "normalisation": "per-video min-max" if convention.startswith("minmax") else "none (raw scores)"
+        if convention == "raw_micro" else "none (per-video AUCs)",
+        "pooling": CONVENTION_POOLING.get(convention, convention),
+        "excluded": (f"macro leaves out {len(excluded)} single-class videos: {', '.join(excluded)}"
+                     if excluded else "nothing"),
+        "split": (f"{split}; " if split else "the dataset's official split; ")
+        + f"trained {supervision}" + (f" on {train_videos} training videos" if train_videos else ""),
+        "chosen_on_test_labels": "no" + (" (selection_on_test, where shown, measures what choosing a snapshot on"
+                                         " test labels would add; it is not the result)" if selection_on_test else ""),
+        "dataset": dataset,
+    }
