@@ -47,3 +47,22 @@ def test_video_files_of_folders_and_files(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no video files"):
         video_files([tmp_path / "empty"])
+
+
+def test_cost_table_reads_each_jobs_gpu_peak_from_its_log(tmp_path):
+    """logs/benchmarks/<rule>/<job>.tsv ↔ logs/<rule>/<job>.log: the peak a CUDA job prints."""
+    import csv
+
+    from vadflow.reporting.costs import write_costs
+
+    bench = tmp_path / "logs" / "benchmarks" / "train" / "d"
+    bench.mkdir(parents=True)
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    (bench / "a.tsv").write_text(header + "10.0\t0:00:10\t500\t0\t0\t0\t0\t0\t100\t9.0\n")
+    (bench / "b.tsv").write_text(header + "4.0\t0:00:04\t700\t0\t0\t0\t0\t0\t100\t3.0\n")
+    (tmp_path / "logs" / "train" / "d").mkdir(parents=True)
+    (tmp_path / "logs" / "train" / "d" / "a.log").write_text("fit...\npeak GPU memory: 1234 MB\n")
+    write_costs(tmp_path / "logs" / "benchmarks", tmp_path / "c.csv", tmp_path / "c.md")
+    rows = {r["rule"]: r for r in csv.DictReader(open(tmp_path / "c.csv"))}
+    assert rows["train"]["jobs"] == "2" and rows["train"]["wall_s"] == "14.0" and rows["train"]["peak_rss_mb"] == "700"
+    assert rows["train"]["peak_gpu_mb"] == "1234" and rows["train"]["slowest_job"] == "d/a"

@@ -47,26 +47,38 @@ DEFAULT_THRESHOLD = 1.0
 
 def model_inputs(frame_store, feature_stores: dict[str, Any]) -> dict[str, Any]:
     """The decode settings, frame size and colour of a training video, and every feature spec the
-    method reads with the specs it is computed from (``{key: {**spec, source: key}}``, ids kept)."""
+    method reads with the specs it is computed from (``{key: {**spec, source: key}}``, ids kept).
+    Stores not written by the workflow's steps (made by hand) give ``{"missing": why}``."""
+    try:
+        return _model_inputs(frame_store, feature_stores)
+    except KeyError as exc:
+        return {"missing": f"the training store {frame_store.path} has no {exc} attribute (not written by"
+                           " vadflow's decode step)"}
+
+
+def _model_inputs(frame_store, feature_stores: dict[str, Any]) -> dict[str, Any]:
     from vadflow.features.spec import key_of
     from vadflow.features.store import FeatureStore
 
     attrs = frame_store.attrs
     features: dict[str, dict[str, Any]] = {}
 
-    def walk(store: FeatureStore) -> str:
+    def walk(store: FeatureStore, key: str) -> str:
         a = store.attrs
+        if "spec_id" not in a or "spec" not in a:  # not written by the feature step (e.g. made by hand)
+            features[key] = {"spec": None, "spec_id": None, "store": str(store.path)}
+            return key
         key = key_of(a["spec_id"])
         if key not in features:
             spec = dict(a["spec"])
             source = Path(a.get("source") or "")
-            if source.exists() and "spec_id" in _zarr_attrs(source):  # computed from another feature store
-                spec["source"] = walk(FeatureStore(source))
+            source_attrs = _zarr_attrs(source) if source.exists() else {}
+            if "spec_id" in source_attrs:  # computed from another feature store
+                spec["source"] = walk(FeatureStore(source), key_of(source_attrs["spec_id"]))
             features[key] = {"spec": spec, "spec_id": a["spec_id"]}
         return key
 
-    for store in feature_stores.values():
-        walk(store)
+    keys = [walk(store, key) for key, store in feature_stores.items()]
     return {
         "decode": dict(attrs["decode"]),
         "height": int(attrs["height"]),
@@ -74,7 +86,7 @@ def model_inputs(frame_store, feature_stores: dict[str, Any]) -> dict[str, Any]:
         "color": attrs["decode"]["color"],
         "fps": float(attrs.get("fps") or 10.0),
         "features": features,
-        "feature_keys": list(feature_stores),
+        "feature_keys": dict(zip(feature_stores, keys)),  # the method's input key -> the spec's key
     }
 
 
@@ -180,6 +192,9 @@ def load_model(model: str | Path) -> dict[str, Any]:
     if method not in method_infos():
         raise CheckpointError(f"{model}: method {method!r} is not one this vadflow ({__version__}) has",
                               "use the vadflow version that trained it, or retrain")
+    if "missing" in (ckpt.get("inputs") or {}):
+        raise CheckpointError(f"{model}: detect cannot rebuild its inputs: {ckpt['inputs']['missing']}",
+                              "train the model in the workflow, on videos it decodes")
     if "inputs" not in ckpt:
         raise CheckpointError(
             f"{model} was written by vadflow {ckpt.get('vadflow_version', '?')} without the record of its inputs "
@@ -198,7 +213,7 @@ def _feature_order(features: dict[str, dict[str, Any]]) -> list[str]:
     def visit(key: str) -> None:
         if key in order:
             return
-        source = features[key]["spec"].get("source")
+        source = (features[key]["spec"] or {}).get("source")
         if source:
             visit(source)
         order.append(key)
@@ -244,13 +259,17 @@ def prepare_video(source: Path, inputs: dict[str, Any], cache: Path, *, device: 
     stores: dict[str, Path] = {}
     for key in _feature_order(inputs["features"]):
         entry = inputs["features"][key]
+        if entry["spec"] is None:
+            raise CheckpointError(f"the model's feature {key!r} was not computed by vadflow's feature step"
+                                  f" ({entry.get('store')}), so detect cannot compute it for new footage",
+                                  "train the model in the workflow, on features it extracts")
         out = cache / "features" / entry["spec_id"] / f"{source.stem}.zarr"
         spec = _feature_spec(entry)
         if not out.exists():
             src = stores[spec.source] if spec.reads_features else frames
             extract_features(spec, entry["spec_id"], src, out, device=device, threads=threads)
         stores[key] = out
-    return frames, {k: stores[k] for k in inputs["feature_keys"]}
+    return frames, {name: stores[key] for name, key in inputs["feature_keys"].items()}
 
 
 def _timeline(name: str, normalised: np.ndarray, fps: float, threshold: float, events: list, out: Path) -> None:

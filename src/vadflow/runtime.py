@@ -93,3 +93,16 @@ def prefetch(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         if item is done:
             return
         yield item
+
+
+def report_gpu_peak(device: str) -> float | None:
+    """Print the process's peak CUDA memory to the job's log (``peak GPU memory: N MB``, which the
+    report's cost table reads) and return it in MB; None on the CPU."""
+    if device != "cuda":
+        return None
+    import torch
+
+    peak = torch.cuda.max_memory_allocated() / 2**20
+    print(f"peak GPU memory: {peak:.0f} MB", file=sys.stderr)
+    return peak
+

@@ -185,8 +185,12 @@ rule anomalynet_coherence:
     output:
         csv1="reports/anomalynet/table1.csv",
         md1="reports/anomalynet/table1.md",
+        html1=report("reports/anomalynet/table1.html", caption="../report/paper_table.rst",
+                     category=report_category("reports/anomalynet/table1.csv"), subcategory="table1"),
         csv2="reports/anomalynet/table2.csv",
         md2="reports/anomalynet/table2.md",
+        html2=report("reports/anomalynet/table2.html", caption="../report/paper_table.rst",
+                     category=report_category("reports/anomalynet/table2.csv"), subcategory="table2"),
     threads: 1
     resources:
         mem_mb=2000,

@@ -23,7 +23,7 @@ from vadflow.data.supervision import admits
 from vadflow.detect import model_inputs
 from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput
 from vadflow.methods.engine.log import TrainLog, load_checkpoint, save_checkpoint
-from vadflow.runtime import flush_denormals, pick_device, seed_everything, set_threads
+from vadflow.runtime import flush_denormals, pick_device, report_gpu_peak, seed_everything, set_threads
 from vadflow.scores import VideoScores, frame_weighted_stats, write_scores
 
 Stores = Sequence[str | Path]
@@ -115,6 +115,7 @@ def train(
         "train_videos": [str(v.frames.path) for v in videos],
         "inputs": model_inputs(videos[0].frames, videos[0].features),  # what `vadflow detect` needs
         "device": dev,
+        "gpu_peak_mb": report_gpu_peak(dev),
         "vadflow_version": __version__,
     }
     save_checkpoint(info, model_out)
@@ -150,6 +151,7 @@ def score(
         results[video.name] = result
         n_frames += video.n_frames
     seconds = time.perf_counter() - t0
+    report_gpu_peak(dev)
     write_scores(
         out,
         results,

@@ -20,7 +20,7 @@ th { background: #f2f2f2; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.published td { color: #777; }
 ul { margin: 4px 0; padding-left: 18px; }
-.card td:first-child { white-space: nowrap; color: #555; }
+.card td { font-size: 12px; }
 """
 
 #: the card's fields in the order a reader checks them, with their row titles
@@ -48,13 +48,16 @@ def write_html_table(path: str | Path, title: str, header: Sequence[str], rows: 
     parts.append("</table>")
     if notes:
         parts.append("<ul>" + "".join(f"<li>{html.escape(n.removeprefix('- '))}</li>" for n in notes if n.strip()) + "</ul>")
-    if cards:
-        parts.append("<h3>Protocol of each row</h3>")
+    if cards:  # one row per result, one column per field: differences between rows stand out
+        parts.append("<h3>Protocol of each row</h3><table class=card><tr><th>row</th>")
+        parts += [f"<th>{label}</th>" for _, label in CARD_FIELDS] + ["</tr>"]
         for name, card in cards:
-            parts.append(f"<table class=card><tr><th colspan=2>{html.escape(name)}</th></tr>")
-            parts += [f"<tr><td>{label}</td><td>{html.escape(str(card.get(key, '')))}</td></tr>"
-                      for key, label in CARD_FIELDS]
-            parts.append("</table>")
+            values = [str(card.get(key, "")) for key, _ in CARD_FIELDS]
+            values[1] = values[1][:12]  # the checksum's first 12 hex digits tell label files apart
+            parts.append(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{html.escape(v)}</td>" for v in values)
+                         + "</tr>")
+        parts.append("</table><p>Label checksum: the first 12 hex digits of the sha256 of the test labels"
+                     " (the whole one is in results/&lt;dataset&gt;/&lt;method&gt;.json).</p>")
     parts.append("</body></html>")
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(parts))
