@@ -28,13 +28,13 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from vadflow import __version__
 from vadflow.atomic import atomic_path
-from vadflow.errors import CheckpointError, ConfigError, DataError, VadflowError
+from vadflow.errors import CheckpointError, DataError, VadflowError
 
 #: the default event threshold on the calibrated scale: above every training frame
 DEFAULT_THRESHOLD = 1.0
@@ -403,7 +403,3 @@ def detect(model: str | Path, inputs: Sequence[str | Path], out: str | Path, *, 
             w.writerows(rows)
     return rows
 
-
-def iter_rows(path: str | Path) -> Iterator[dict[str, str]]:
-    with open(path, newline="") as f:
-        yield from csv.DictReader(f)
