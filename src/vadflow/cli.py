@@ -93,7 +93,7 @@ def _cmd_detect(a: argparse.Namespace) -> None:
 
     from vadflow.detect import detect
 
-    warnings.simplefilter("always")
+    warnings.simplefilter("always", UserWarning)  # each resized video says so
     warnings.formatwarning = lambda message, *_args, **_kw: f"vadflow: warning: {message}\n"
     rows = detect(a.model, a.videos, a.out, threshold=a.threshold, calibration=a.calibration, window=a.window,
                   persistence=a.persistence, device=a.device, threads=a.threads, overlay=not a.no_overlay)

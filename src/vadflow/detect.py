@@ -287,8 +287,8 @@ def _timeline(name: str, normalised: np.ndarray, fps: float, threshold: float, e
 
 
 def write_overlay(frame_store: Path, maps: np.ndarray, fps: float, out: Path, chunk: int = 64) -> int:
-    """The anomaly map (per-video min-max, jet-like red) blended over the frames, H.264 through the
-    project's ffmpeg, chunk by chunk; returns the number of frames written."""
+    """The anomaly map (red, from the video's median map value to its 99.9th percentile) blended over the
+    frames, H.264 through the project's ffmpeg, chunk by chunk; returns the number of frames written."""
     import ffmpeg
 
     from vadflow.data.ffmpeg_tools import ffmpeg_exe
@@ -298,7 +298,10 @@ def write_overlay(frame_store: Path, maps: np.ndarray, fps: float, out: Path, ch
     store = FrameStore(frame_store)
     n, h, w = store.n_frames, store.attrs["height"], store.attrs["width"]
     h2, w2 = h - h % 2, w - w % 2
-    low, high = float(np.min(maps)), float(np.max(maps))
+    # the colour scale: the video's median map value to its 99.9th percentile (a few extreme pixels would
+    # otherwise wash every other region out), from at most 64 frames spread over the video
+    sample = np.asarray(maps[:: max(1, len(maps) // 64)], np.float32)
+    low, high = float(np.median(sample)), float(np.percentile(sample, 99.9))
     span = high - low if high > low else 1.0
     with atomic_path(out) as tmp:
         stream = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w2}x{h2}", framerate=fps)
@@ -315,10 +318,11 @@ def write_overlay(frame_store: Path, maps: np.ndarray, fps: float, out: Path, ch
                                   for m in maps[start:start + len(frames)]]) - low) / span
                 heat = np.clip(heat, 0, 1)[..., None]
                 red = np.concatenate([255 * heat, 64 * heat, np.zeros_like(heat)], axis=-1)
-                blended = (1 - 0.5 * heat) * frames + 0.5 * heat * red
+                blended = (1 - 0.7 * heat) * frames + 0.7 * heat * red
                 proc.stdin.write(np.clip(blended[:, :h2, :w2], 0, 255).astype(np.uint8).tobytes())
             proc.stdin.close()
             err = proc.stderr.read()
+            proc.stderr.close()
             if proc.wait() != 0:
                 raise DataError(f"{out}: ffmpeg could not encode: {err.decode(errors='replace')[-500:]}", "check disk space")
         except BaseException:
