@@ -29,9 +29,10 @@ include: "workflow/rules/detect.smk"
 
 
 rule all:
-    """Table 3 and the cost of its jobs: what `snakemake --report reports/report.html` shows by default
+    """Table 3, the cost of its jobs and the settings: what `snakemake --report reports/report.html` shows by default
     (give targets to add papers: `snakemake reports/table3.csv lad --report reports/report.html`)."""
     default_target: True
     input:
         "reports/table3.csv",
         "reports/costs.csv",
+        "reports/settings.html",

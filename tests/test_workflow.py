@@ -337,5 +337,7 @@ def test_html_report_with_intervals_protocol_cards_and_costs(tiny_run: Path):
     snakemake(tiny_run, "reports/costs.csv")
     costs = {r["rule"]: r for r in csv.DictReader(open(tiny_run / "reports" / "costs.csv"))}
     assert int(costs["train"]["jobs"]) >= 8 and float(costs["total"]["wall_s"]) > 0
+    snakemake(tiny_run, "reports/settings.html")
+    assert "n_train_anomalous" in (tiny_run / "reports" / "settings.html").read_text()  # the run's own config
     snakemake(tiny_run, "--report", "reports/report.html")
     assert (tiny_run / "reports" / "report.html").stat().st_size > 100_000

@@ -227,3 +227,21 @@ rule report_costs:
         ENV
     script:
         "../scripts/costs.py"
+
+
+rule report_settings:
+    """The configuration this run used (every dataset, method, feature spec and table), for the report."""
+    output:
+        report("reports/settings.html", caption="../report/settings.rst", category="Settings"),
+    params:
+        config=config,
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    log:
+        "logs/reports/settings.log",
+    conda:
+        ENV
+    script:
+        "../scripts/settings.py"

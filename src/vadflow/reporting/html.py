@@ -61,3 +61,15 @@ def write_html_table(path: str | Path, title: str, header: Sequence[str], rows: 
     parts.append("</body></html>")
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(parts))
+
+
+def write_settings(path: str | Path, config: dict[str, Any]) -> None:
+    """The workflow's configuration as YAML on a page of its own."""
+    import yaml
+
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Settings</title><style>{_STYLE}"
+            "pre { font-size: 12px; }</style></head><body><h2>The configuration of this run</h2>"
+            f"<pre>{html.escape(text)}</pre></body></html>")
+    with atomic_path(path) as tmp:
+        tmp.write_text(page)
