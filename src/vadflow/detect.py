@@ -129,10 +129,11 @@ def calibrate(model: str | Path, train_stores: Sequence[str | Path], features: d
     import tempfile
 
     from vadflow.data.store import FrameStore
+    from vadflow.data.supervision import admits
     from vadflow.methods.run import score
     from vadflow.scores import read_scores
 
-    keep = [i for i, p in enumerate(train_stores) if not FrameStore(p).attrs.get("video_label")]
+    keep = [i for i, p in enumerate(train_stores) if admits("unsupervised", FrameStore(p).attrs.get("video_label"))]
     if not keep:
         raise DataError(f"{model}: none of its {len(train_stores)} training videos is normal",
                         "calibrate on normal videos: the model's training set needs some")

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from vadflow.errors import ConfigError
+from vadflow.evaluation.metrics import minmax_normalise
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,6 @@ def rank_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    low, high = float(x.min()), float(x.max())
-    return np.zeros_like(x) if high <= low else (x - low) / (high - low)
-
-
 def video_bootstrap(
     scores: Mapping[str, np.ndarray],
     labels: Mapping[str, np.ndarray],
@@ -65,7 +61,7 @@ def video_bootstrap(
         return None
     names = sorted(scores)
     raw = [np.asarray(scores[v], np.float64).ravel() for v in names]
-    norm = [_minmax(s) for s in raw]
+    norm = [minmax_normalise(s) for s in raw]
     lab = [np.asarray(labels[v]).ravel().astype(bool) for v in names]
     per_video = np.array([np.nan if y.all() or not y.any() else rank_auc(y, s) for y, s in zip(lab, raw)])
     rng = np.random.default_rng(params.seed)
