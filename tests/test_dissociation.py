@@ -94,7 +94,7 @@ def test_the_motion_target_is_the_difference_of_the_last_and_first_frames():
 def _alternate_step(m: DissociationAE, batch: torch.Tensor) -> None:
     stage = Stage("alternate", epochs=1, batch_size=2)
     opts = m.configure_optimizers(stage)
-    ctx = StepContext(stage, 1, 1, 0, opts, _SingleCPU(), m.model)
+    ctx = StepContext(stage, 1, 1, 0, opts, _SingleCPU(), m.modules())
     m.training_step(batch, ctx)
 
 
@@ -111,8 +111,8 @@ def test_the_alternation_freezes_what_it_says(frozen):
     before = {k: v.clone() for k, v in m.model.state_dict().items()}
     _alternate_step(m, batch)
     after = m.model.state_dict()
-    centres_same = torch.equal(before["centres"], after["centres"])
-    ae_same = all(torch.equal(before[k], after[k]) for k in before if k != "centres" and "running" not in k
+    centres_same = torch.equal(before["clusters.centres"], after["clusters.centres"])
+    ae_same = all(torch.equal(before[k], after[k]) for k in before if k != "clusters.centres" and "running" not in k
                   and "num_batches" not in k)
     assert (centres_same, ae_same) == ((True, False) if frozen == "centres" else (False, True))
 
@@ -154,7 +154,7 @@ def test_trains_deterministically_and_resumes_across_the_kmeans_boundary(stores,
     monkeypatch.setattr(DissociationAE, "training_step", original)
     train(run, train_stores, tmp_path / "m.pt", tmp_path / "l.csv", device="cpu", threads=1)
     states = [torch.load(tmp_path / f"{n}.pt", weights_only=True)["state"]["net"] for n in ("full", "again", "m")]
-    assert states[0]["centres"].abs().sum() > 0  # K-means filled them
+    assert states[0]["clusters.centres"].abs().sum() > 0  # K-means filled them
     for k in states[0]:
         assert torch.equal(states[0][k], states[1][k]) and torch.equal(states[0][k], states[2][k]), k
     log = open(tmp_path / "l.csv").read()

@@ -13,8 +13,8 @@ from typing import Iterator
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+    else:
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -32,6 +32,29 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         _remove(tmp)
         raise
-    if final.exists() or final.is_symlink():
-        _remove(final)
-    os.replace(tmp, final)
+    if not _is_dir(tmp) and not _is_dir(final):
+        os.replace(tmp, final)  # a file replaces a file atomically, whoever else writes it
+        return
+    # a directory cannot replace a non-empty one: move the old one aside (atomic), put ours in
+    # place, then drop the old one; a writer racing on the same path never sees an error
+    for _ in range(10):
+        aside = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        try:
+            os.replace(final, aside)
+        except FileNotFoundError:
+            aside = None
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another writer put its own in place between our two renames: again
+            if aside is not None:
+                _remove(aside)
+            continue
+        if aside is not None:
+            _remove(aside)
+        return
+    _remove(tmp)
+    raise OSError(f"could not move a new {final} into place: other processes keep writing it")
+
+
+def _is_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()

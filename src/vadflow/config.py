@@ -13,7 +13,7 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Mapping, TYPE_CHECKING, Any
 
 import jsonschema
 import yaml
@@ -201,6 +201,17 @@ def resolve_method(cfg: dict[str, Any], name: str) -> "MethodRun":
     default_input = {
         k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(info.default_input).items()
     }
+    trainer = params_from_dict(TrainerParams, {**cfg.get("trainer", {}), **entry.get("trainer", {})},
+                               f"{where}.trainer")
+    _check_trainer(info, trainer, where)
+    resources = {**info.resources, **entry.get("resources", {})}
+    if trainer.devices > 1 and resources.get("gpu", 0):
+        if "gpu" in entry.get("resources", {}) and resources["gpu"] != trainer.devices:
+            raise ConfigError(
+                f"{where}: trainer.devices is {trainer.devices} but resources.gpu is {resources['gpu']}",
+                f"drop resources.gpu (it follows trainer.devices), or set it to {trainer.devices} (0: DDP on CPUs)",
+            )
+        resources["gpu"] = trainer.devices
     return MethodRun(
         name=name,
         method=entry["method"],
@@ -209,10 +220,51 @@ def resolve_method(cfg: dict[str, Any], name: str) -> "MethodRun":
         seed=entry.get("seed", cfg.get("seed", 0)),
         input=params_from_dict(InputSpec, {**default_input, **entry.get("input", {})}, f"{where}.input"),
         params=params_from_dict(info.Params, entry.get("params", {}), f"{where}.params"),
-        resources={**info.resources, **entry.get("resources", {})},
-        trainer=params_from_dict(TrainerParams, {**cfg.get("trainer", {}), **entry.get("trainer", {})},
-                                 f"{where}.trainer"),
+        resources=resources,
+        trainer=trainer,
     )
+
+
+def _check_trainer(info: Any, trainer: Any, where: str) -> None:
+    """What a method's trainer settings must respect (its ``MethodInfo`` says why)."""
+    if info.fp32_only and not trainer.full_precision:
+        raise ConfigError(
+            f"{where}: {info.name} trains in 32-bit, not trainer.precision {trainer.precision}: {info.fp32_only}",
+            f"set {where}.trainer.precision: 32-true (other methods may keep mixed precision)",
+        )
+    if info.single_process and (trainer.devices > 1 or trainer.strategy != "auto"):
+        raise ConfigError(
+            f"{where}: {info.name} trains in one process ({info.single_process}), not with trainer.devices "
+            f"{trainer.devices} / strategy {trainer.strategy}",
+            f"set {where}.trainer: {{devices: 1, strategy: auto}}",
+        )
+
+
+def job_resources(run: Mapping[str, Any], job: str) -> dict[str, Any]:
+    """The resources a ``train`` or ``score`` job of a resolved entry (``MethodRun.to_dict()``) asks
+    the scheduler for. A training job of ``trainer.devices`` > 1 processes asks for them all:
+    ``threads`` and ``mem_mb`` per process times the processes, one Slurm task per process
+    (``tasks``, ``cpus_per_task`` each) and, through ``mpi``, a batch step from which the engine's
+    launcher starts them with ``srun`` (the Slurm plugin's own ``srun -n1`` would give one task).
+    Scoring is one process."""
+    res = dict(run.get("resources") or {})
+    threads, mem = int(res.get("threads", 2)), int(res.get("mem_mb", 4000))
+    devices = int((run.get("trainer") or {}).get("devices", 1)) if job == "train" else 1
+    out = {"threads": threads * devices, "mem_mb": mem * devices, "runtime": int(res.get("runtime", 60)),
+           "gpu": int(res.get("gpu", 0)) if devices == 1 else int(res.get("gpu", 0) and devices),
+           "tasks": devices, "cpus_per_task": threads, "tasks_per_gpu": 1}
+    out["gpu_model"] = gpu_model(out["gpu"])
+    if devices > 1:
+        out["mpi"] = "srun"
+    return out
+
+
+def gpu_model(gpus: int) -> str | None:
+    """The GPU type a job that asks for ``gpus`` > 0 GPUs requests ($VADFLOW_SLURM_GPU_MODEL, read by
+    the Slurm profile's plugin as ``--gpus=<model>:<n>``); None for a job without GPUs (a model
+    with a count of 0 would still constrain it to GPU nodes on some clusters) or when unset."""
+    model = os.environ.get("VADFLOW_SLURM_GPU_MODEL", "").strip()
+    return model if model and gpus > 0 else None
 
 
 def _resolve_fusion(cfg: dict[str, Any], name: str, entry: dict[str, Any]) -> "MethodRun":

@@ -14,6 +14,8 @@ from vadflow.config import (
     check_config,
     merge_includes,
     dataset_root as configured_root,
+    gpu_model,
+    job_resources,
     resolve_method,
     table_cells,
     table_spec,
@@ -161,8 +163,9 @@ def train_shard_files(wildcards):
     return frame_shard_files(wildcards.dataset, "train", wildcards.method)
 
 
-def method_resource(name, default=None):
-    return lambda wildcards: METHODS[wildcards.method]["resources"].get(name, default)
+def job_resource(job, name):
+    """A train/score job's resource (vadflow.config.job_resources; None: not asked for)."""
+    return lambda wildcards: job_resources(METHODS[wildcards.method], job).get(name)
 
 
 def table_results(table):

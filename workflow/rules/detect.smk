@@ -16,11 +16,12 @@ rule calibrate:
         frames=train_stores,
         features=method_features("train"),
         device=config["device"],
-    threads: method_resource("threads", 2)
+    threads: job_resource("score", "threads")
     resources:
-        mem_mb=method_resource("mem_mb", 4000),
-        runtime=method_resource("runtime", 60),
-        gpu=method_resource("gpu", 0),
+        mem_mb=job_resource("score", "mem_mb"),
+        runtime=job_resource("score", "runtime"),
+        gpu=job_resource("score", "gpu"),
+        gpu_model=job_resource("score", "gpu_model"),
     log:
         "logs/calibrate/{dataset}/{method}.log",
     benchmark:
@@ -45,11 +46,12 @@ rule detect_videos:
         out=lambda wildcards: f"detections/{wildcards.dataset}/{wildcards.method}",
         detect=lambda wildcards: config.get("detect", {}),
         device=config["device"],
-    threads: method_resource("threads", 2)
+    threads: job_resource("score", "threads")
     resources:
-        mem_mb=method_resource("mem_mb", 4000),
-        runtime=method_resource("runtime", 60),
-        gpu=method_resource("gpu", 0),
+        mem_mb=job_resource("score", "mem_mb"),
+        runtime=job_resource("score", "runtime"),
+        gpu=job_resource("score", "gpu"),
+        gpu_model=job_resource("score", "gpu_model"),
     log:
         "logs/detect/{dataset}/{method}.log",
     benchmark:

@@ -20,6 +20,7 @@ rule extract_features:
         mem_mb=4000,
         runtime=60,
         gpu=lambda wildcards: feature_gpu(wildcards.feature),
+        gpu_model=lambda wildcards: gpu_model(feature_gpu(wildcards.feature)),
     log:
         "logs/features/{dataset}/{feature}/{split}/shard-{shard}.log",
     benchmark:

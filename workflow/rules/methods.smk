@@ -16,11 +16,17 @@ rule train:
         frames=train_stores,
         features=method_features("train"),
         device=config["device"],
-    threads: method_resource("threads", 2)
+    threads: job_resource("train", "threads")
     resources:
-        mem_mb=method_resource("mem_mb", 4000),
-        runtime=method_resource("runtime", 60),
-        gpu=method_resource("gpu", 0),
+        mem_mb=job_resource("train", "mem_mb"),
+        runtime=job_resource("train", "runtime"),
+        gpu=job_resource("train", "gpu"),
+        gpu_model=job_resource("train", "gpu_model"),
+        # trainer.devices > 1: one Slurm task per process, started by the engine with srun (docs/cluster.md)
+        tasks=job_resource("train", "tasks"),
+        tasks_per_gpu=job_resource("train", "tasks_per_gpu"),
+        cpus_per_task=job_resource("train", "cpus_per_task"),
+        mpi=job_resource("train", "mpi"),
     log:
         "logs/train/{dataset}/{method}.log",
     benchmark:
@@ -45,11 +51,12 @@ rule score:
         stores=test_stores,
         features=method_features("test"),
         device=config["device"],
-    threads: method_resource("threads", 2)
+    threads: job_resource("score", "threads")
     resources:
-        mem_mb=method_resource("mem_mb", 4000),
-        runtime=method_resource("runtime", 60),
-        gpu=method_resource("gpu", 0),
+        mem_mb=job_resource("score", "mem_mb"),
+        runtime=job_resource("score", "runtime"),
+        gpu=job_resource("score", "gpu"),
+        gpu_model=job_resource("score", "gpu_model"),
     log:
         "logs/score/{dataset}/{method}.log",
     benchmark:

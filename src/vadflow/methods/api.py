@@ -77,6 +77,10 @@ class InputSpec:
             raise ConfigError(f"input.clip_length must be >= 1, got {self.clip_length}", "e.g. clip_length: 10")
 
 
+#: trainer.strategy values: the engine's launcher starts the processes (engine.launch)
+STRATEGIES = ("auto", "ddp")
+
+
 @dataclass
 class TrainerParams:
     """How the training engine runs a torch method (config: top-level ``trainer:``, overridden
@@ -105,6 +109,18 @@ class TrainerParams:
         known = ("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "64-true")
         if self.precision not in known:
             raise ConfigError(f"trainer.precision {self.precision!r} is not known", f"use one of {', '.join(known)}")
+        if self.devices < 1:
+            raise ConfigError(f"trainer.devices must be >= 1, got {self.devices}", "e.g. devices: 2 for two GPUs")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(
+                f"trainer.strategy {self.strategy!r} is not supported",
+                "use auto (one process, or DDP with devices > 1) or ddp (DDP even on one device); vadflow starts the "
+                "processes itself (docs/cluster.md), so Lightning's ddp_spawn and the sharded strategies are not offered",
+            )
+
+    @property
+    def full_precision(self) -> bool:
+        return self.precision in ("32-true", "32", "64-true")
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,10 @@ class MethodInfo:
     default_input: InputSpec = InputSpec()
     resources: Mapping[str, int] = field(default_factory=lambda: {"mem_mb": 4000, "runtime": 60, "threads": 2})
     paper: str = ""  # where the method comes from (shown by `vadflow methods`)
+    #: why the method must train in 32-bit (refused at config check under another trainer.precision); "" = it need not
+    fp32_only: str = ""
+    #: why the method trains in one process (trainer.devices > 1 refused at config check); "" = DDP works
+    single_process: str = ""
 
     def load(self) -> type["Method"]:
         module, _, cls = self.implementation.partition(":")

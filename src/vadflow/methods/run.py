@@ -22,6 +22,7 @@ from vadflow.methods import get_method_class
 from vadflow.data.supervision import admits
 from vadflow.detect import model_inputs
 from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput
+from vadflow.methods.engine import launch
 from vadflow.methods.engine.log import TrainLog, load_checkpoint, save_checkpoint
 from vadflow.runtime import flush_denormals, pick_device, report_gpu_peak, seed_everything, set_threads
 from vadflow.scores import VideoScores, frame_weighted_stats, write_scores
@@ -84,12 +85,19 @@ def train(
     """Fit the method; write the checkpoint atomically and the training log (CSV).
 
     ``features`` maps each feature key of the method's input to the training videos'
-    feature stores, in the order of ``train_stores``."""
+    feature stores, in the order of ``train_stores``. With ``trainer.devices`` > 1 this process
+    starts and watches that many rank processes (``engine.launch``; ``threads`` are shared among
+    them); each rank runs this function, and rank 0 alone writes the model, the log and the
+    resume checkpoint."""
     run = as_run(run)
+    if run.trainer.devices > 1 and not launch.in_rank():
+        return launch.train_ranks(run, train_stores, model_out, log_csv, features=features, device=device,
+                                  threads=threads)
+    writer = launch.rank() == 0
     flush_denormals()  # before torch starts its threads: the flag is per thread
     set_threads(threads)
-    seed_everything(run.seed)
-    dev = pick_device(device)
+    seed_everything(run.seed, deterministic=run.trainer.deterministic)
+    dev = pick_device(device, claim=not launch.in_rank())
     method = build(run, dev)
     videos = [v for v in open_videos(train_stores, features, run.supervision)
               if admits(run.supervision.value, v.frames.attrs.get("video_label"))]
@@ -99,9 +107,10 @@ def train(
             f"{run.supervision.value}",
             "unsupervised methods train on normal videos only: give normal training videos",
         )
-    print(f"training {run.name} ({run.method}, {run.supervision.value}) on {len(videos)} videos, device {dev}",
-          file=sys.stderr)
-    log = TrainLog(log_csv)
+    if writer:
+        print(f"training {run.name} ({run.method}, {run.supervision.value}) on {len(videos)} videos, device {dev}",
+              file=sys.stderr)
+    log = TrainLog(log_csv if writer else None)
     ctx = FitContext(log=log, device=dev, checkpoint=resume_path(model_out), fingerprint=fingerprint(run, videos))
     t0 = time.perf_counter()
     try:
@@ -118,9 +127,10 @@ def train(
         "gpu_peak_mb": report_gpu_peak(dev),
         "vadflow_version": __version__,
     }
-    save_checkpoint(info, model_out)
-    if ctx.checkpoint is not None:
-        ctx.checkpoint.unlink(missing_ok=True)  # the model is safe: nothing left to resume
+    if writer:
+        save_checkpoint(info, model_out)
+        if ctx.checkpoint is not None:
+            ctx.checkpoint.unlink(missing_ok=True)  # the model is safe: nothing left to resume
     return info
 
 

@@ -76,6 +76,14 @@ class Adv3DCAE(MeanFrameClips, ClipAutoencoder):
         super().setup(videos)
         self.model.ae.check_input(*self.cache.size, f"{self.name} ({videos[0].frames.path})")
 
+    def modules(self) -> dict[str, nn.Module]:
+        """The auto-encoder and the discriminator wrapped apart: the discriminator is called outside
+        the auto-encoder's forward and takes gradients in both backward passes of a step."""
+        out = {"ae": self.model.ae}
+        if self.model.disc is not None:
+            out["disc"] = self.model.disc
+        return out
+
     def configure_optimizers(self, stage: Stage) -> dict[str, torch.optim.Optimizer]:
         opts = {"autoencoder": torch.optim.RMSprop(self.model.ae.parameters(), lr=self.params.lr)}
         if self.model.disc is not None:
@@ -88,8 +96,8 @@ class Adv3DCAE(MeanFrameClips, ClipAutoencoder):
         mean = self.mean_frame.to(x01.device)
         clean = x01 - mean
         noisy = corrupt(x01, p.noise, p.noise_sigma, p.salt_pepper_fraction, p.poisson_peak) - mean
-        recon = ctx.model(noisy)
-        disc = self.model.disc
+        recon = ctx.modules["ae"](noisy)
+        disc = ctx.modules.get("disc")
         out = {}
         if disc is not None:  # Algorithm 1: the discriminator's step, then the auto-encoder's
             real, fake = disc(clean), disc(recon.detach())

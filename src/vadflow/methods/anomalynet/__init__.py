@@ -58,5 +58,8 @@ METHODS = [
         default_input=InputSpec(features=()),
         resources={"mem_mb": 16000, "runtime": 360, "threads": 2, "gpu": 1},
         paper="Zhou et al. TIFS 2019 (MFB dynamic images, FTB CNN features, SC2Net coding, eq. 17 / 21)",
+        fp32_only="its unrolled solvers apply W_e = I − BᵀB/L (ISTA's values at the start), whose diagonal near 1 "
+                  "bfloat16 rounds to 1, which changes the codes; the network is these layers, so mixed precision "
+                  "would buy nothing",
     ),
 ]

@@ -71,6 +71,13 @@ class DissociationAE(ClipAutoencoder):
         channels = 3 if self.input.color == "rgb" else 1
         return DissociationNet(channels, self.input.clip_length, p.channels, p.streams, p.variance_attention, p.clusters)
 
+    def modules(self) -> dict[str, nn.Module]:
+        """The auto-encoders and the centres wrapped apart (``ClusterCentres``)."""
+        out = {"streams": self.model.streams}
+        if self.model.clusters is not None:
+            out["clusters"] = self.model.clusters
+        return out
+
     def setup(self, videos: Sequence[VideoInput]) -> None:
         if self.input.clip_length < 2:
             raise ConfigError(f"{self.name}: a clip needs at least 2 frames (the paper: T = 5), "
@@ -144,7 +151,7 @@ class DissociationAE(ClipAutoencoder):
     def training_step(self, batch: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
         p, net = self.params, self.model
         clip = self.clips_as_float(batch)
-        out = ctx.model(clip)
+        out = ctx.modules["streams"](clip)
         losses = self.reconstruction_losses(clip, out)
         loss = sum(losses.values())
         ae_opt = ctx.optimizers["autoencoder"]
@@ -153,8 +160,8 @@ class DissociationAE(ClipAutoencoder):
             group["lr"] = p.lr_decayed if decayed else p.lr
         logged = {k: v.detach() for k, v in losses.items()}
         centre_opt = ctx.optimizers.get("centres")
-        if centre_opt is not None:  # eq. 12 with the centres frozen: they are not in ae_opt
-            cluster = cluster_distance(out["r"], net.centres, p.alpha).mean()
+        if centre_opt is not None:  # eq. 12 with the centres frozen (detached; not in ae_opt either)
+            cluster = cluster_distance(out["r"], net.centres.detach(), p.alpha).mean()
             loss = loss + p.cluster_weight * cluster
             logged["cluster"] = cluster.detach()
         ae_opt.zero_grad()
@@ -162,7 +169,7 @@ class DissociationAE(ClipAutoencoder):
         ae_opt.step()
         if centre_opt is not None:  # eq. 11 with the auto-encoders frozen: r detached
             centre_opt.zero_grad()
-            ctx.backward(cluster_distance(out["r"].detach(), net.centres, p.alpha).mean())
+            ctx.backward(ctx.modules["clusters"](out["r"].detach(), p.alpha).mean())
             centre_opt.step()
         return {"loss": loss.detach(), **logged}
 

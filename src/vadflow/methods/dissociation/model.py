@@ -157,20 +157,15 @@ def cluster_distance(r: torch.Tensor, centres: torch.Tensor, alpha: float) -> to
     return (q * sq).sum(1).reshape(b, h, w)
 
 
-class DissociationNet(nn.Module):
-    """The two streams and the K cluster centres (``centres``, learnt; K-means-initialised)."""
+class DissociationStreams(nn.Module):
+    """The two auto-encoders: the spatial one on the first frame, the motion U-Net to the difference."""
 
     def __init__(self, frame_channels: int, clip_length: int, channels: Sequence[int], streams: Sequence[str],
-                 attention: bool, clusters: int):
+                 attention: bool):
         super().__init__()
         self.spatial = SpatialAE(frame_channels, channels) if "appearance" in streams else None
         self.motion = (MotionAE(frame_channels * (clip_length - 1), frame_channels, channels, attention)
                        if "motion" in streams else None)
-        d = channels[-1] * len(streams)
-        self.centres = nn.Parameter(torch.zeros(clusters, d)) if clusters else None
-
-    def autoencoder_parameters(self) -> list[nn.Parameter]:
-        return [p for name, p in self.named_parameters() if not name.startswith("centres")]
 
     def forward(self, clip: torch.Tensor) -> dict[str, torch.Tensor]:
         """clip (B, L, C, h, w) in [0, 1] -> the FIF reconstruction, the predicted difference and r."""
@@ -185,3 +180,51 @@ class DissociationNet(nn.Module):
             out["diff"] = self.motion.decode(skips)
         out["r"] = normalise_representation(z_a, z_m)
         return out
+
+
+class ClusterCentres(nn.Module):
+    """The K learnt centres (K-means-initialised); ``forward(r)`` is eq. 10's distance map. A module
+    of its own, so that under DDP the centres are wrapped apart from the auto-encoders: unused while
+    pre-training, and trained by a backward pass of their own (eq. 11)."""
+
+    def __init__(self, clusters: int, dim: int):
+        super().__init__()
+        self.centres = nn.Parameter(torch.zeros(clusters, dim))
+
+    def forward(self, r: torch.Tensor, alpha: float) -> torch.Tensor:
+        return cluster_distance(r, self.centres, alpha)
+
+
+class DissociationNet(nn.Module):
+    """The two streams (``streams``) and the K cluster centres (``clusters``, None without K-means)."""
+
+    def __init__(self, frame_channels: int, clip_length: int, channels: Sequence[int], streams: Sequence[str],
+                 attention: bool, clusters: int):
+        super().__init__()
+        self.streams = DissociationStreams(frame_channels, clip_length, channels, streams, attention)
+        self.clusters = ClusterCentres(clusters, channels[-1] * len(streams)) if clusters else None
+
+    @property
+    def spatial(self) -> SpatialAE | None:
+        return self.streams.spatial
+
+    @property
+    def motion(self) -> MotionAE | None:
+        return self.streams.motion
+
+    @property
+    def centres(self) -> nn.Parameter | None:
+        return self.clusters.centres if self.clusters is not None else None
+
+    def autoencoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.streams.parameters())
+
+    def forward(self, clip: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.streams(clip)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Also reads models saved before the streams and the centres were split (keys ``centres``,
+        ``spatial.*``, ``motion.*``)."""
+        if state_dict and not any(k.startswith(("streams.", "clusters.")) for k in state_dict):
+            state_dict = {("clusters.centres" if k == "centres" else f"streams.{k}"): v for k, v in state_dict.items()}
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)

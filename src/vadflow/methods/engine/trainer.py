@@ -20,6 +20,12 @@ The loop
   * logging: the batch-size-weighted mean of every returned term per epoch (per
     ``log_every`` steps in iteration mode) into ``train_log.csv``; a progress bar into the
     rule's log.
+  * several processes (``trainer.devices`` > 1, started by ``engine.launch``): every rank walks the
+    same global batches and takes an equal, contiguous share of each, so a step of W ranks computes
+    the gradient of the same global batch as one process (BatchNorm layers use the global batch's
+    statistics, ``nn.global_batchnorm``); the logged terms, a signal and a due checkpoint are agreed
+    by one all-reduce per step, so every rank stops, logs and checkpoints at the same step. Rank 0
+    alone writes; the checkpoint holds every rank's RNG state.
   * resume: a checkpoint (model, optimisers, RNG states, position, running sums, log rows)
     at least every ``trainer.checkpoint_every_minutes``, every ``checkpoint_every_epochs`` /
     ``checkpoint_every_steps``, at every stage end, and when SIGTERM or SIGUSR1 arrives (Slurm
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 import signal
 import sys
@@ -46,7 +53,7 @@ import torch
 from torch import nn
 
 from vadflow import __version__
-from vadflow.errors import VadflowError
+from vadflow.errors import ConfigError, VadflowError
 from vadflow.methods.api import FitContext, Method, VideoInput
 from vadflow.methods.engine.log import load_checkpoint, save_checkpoint
 from vadflow.runtime import progress
@@ -84,20 +91,38 @@ class StepContext:
     step: int  # optimiser steps taken in this stage before this one
     optimizers: dict[str, torch.optim.Optimizer]
     fabric: Any
-    model: nn.Module  # the method's model as Fabric wrapped it: call it for forward passes (DDP needs that)
+    #: the method's networks (``TorchMethod.modules``) as Fabric wrapped them: call these for forward
+    #: passes (DDP synchronises gradients through them; mixed precision runs inside them)
+    modules: dict[str, nn.Module]
+    world_size: int = 1  # processes training together; the batch is this rank's 1/world_size share
+
+    @property
+    def model(self) -> nn.Module:
+        """The wrapped ``model`` (methods whose ``modules`` keep the default)."""
+        return self.modules["model"]
 
     def backward(self, loss: torch.Tensor) -> None:
         self.fabric.backward(loss)
 
-    def clip(self, optimizer: torch.optim.Optimizer, max_norm: float) -> None:
-        self.fabric.clip_gradients(self.model, optimizer, max_norm=max_norm)
+    def clip(self, optimizer: torch.optim.Optimizer, module: str = "model", max_norm: float = 1.0) -> None:
+        _clip(self.fabric, self.modules[module], optimizer, max_norm)
+
+
+def _clip(fabric: Any, module: nn.Module, optimizer: torch.optim.Optimizer, max_norm: float) -> None:
+    """Clip the gradient norm; a non-finite norm stops training on every path alike."""
+    try:
+        fabric.clip_gradients(module, optimizer, max_norm=max_norm, error_if_nonfinite=True)
+    except RuntimeError as exc:
+        if "non-finite" not in str(exc):
+            raise
+        raise FloatingPointError(f"the gradient norm is not finite: {exc}") from None
 
 
 class TorchMethod(Method):
     """A method trained by the engine. ``self.model`` holds every trained network (an
     ``nn.ModuleDict`` or a module with sub-modules where there are several); the engine moves
     it to the device. ``training_step`` runs under the precision's autocast; forward passes
-    through ``ctx.model`` (Fabric's wrapper) also keep DDP's gradient synchronisation."""
+    through ``ctx.modules`` (Fabric's wrappers) also keep DDP's gradient synchronisation."""
 
     manual_optimization: ClassVar[bool] = False
     #: clip the gradient norm to this before each step (automatic mode); 0 = off
@@ -116,7 +141,8 @@ class TorchMethod(Method):
 
     @abstractmethod
     def train_dataset(self, videos: Sequence[VideoInput], stage: Stage) -> torch.utils.data.Dataset:
-        """A map-style dataset; its items are collated into batches (``collate``)."""
+        """A map-style dataset; its items are collated into batches (``default_collate``). It is
+        pickled into DataLoader workers: it must hold data, not the method or its model."""
 
     @abstractmethod
     def configure_optimizers(self, stage: Stage) -> torch.optim.Optimizer | dict[str, torch.optim.Optimizer]:
@@ -124,13 +150,19 @@ class TorchMethod(Method):
 
     @abstractmethod
     def training_step(self, batch: Any, ctx: StepContext) -> dict[str, torch.Tensor | float]:
-        """One step; return the loss (key ``loss`` in automatic mode) and any terms to log."""
+        """One step; return the loss (key ``loss`` in automatic mode) and any terms to log. Under
+        DDP the batch is this rank's share: a loss that *sums* over samples multiplies by
+        ``ctx.world_size`` so that the ranks' mean is the global batch's loss."""
+
+    def modules(self) -> dict[str, nn.Module]:
+        """The networks the engine wraps for the device and DDP, each on its own. A network called
+        outside another's forward, or trained by a backward pass of its own (a GAN's discriminator,
+        Chang et al.'s cluster centres), must be an entry of its own: DDP wraps one forward per
+        backward. Default: ``{"model": self.model}``."""
+        return {"model": self.model}
 
     def on_stage_start(self, stage: Stage, videos: Sequence[VideoInput]) -> None:
         """Called before a stage's first step (not when resuming into its middle)."""
-
-    def collate(self, items: list[Any]) -> Any:
-        return torch.utils.data.default_collate(items)
 
     def extra_state(self) -> dict[str, Any]:
         """Training state outside ``self.model`` that a resume needs (tensors and plain values)."""
@@ -149,8 +181,10 @@ def _seed_of(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
-def _rng_state() -> dict[str, Any]:
-    """Every RNG a training step may draw from, as tensors and plain values (weights_only-safe)."""
+def _rng_state(device: torch.device | None) -> dict[str, Any]:
+    """Every RNG a training step may draw from, as tensors and plain values (weights_only-safe).
+    CUDA: the state of this process's own device only (asking for every visible GPU's would
+    open a context on each, and a resume on a node with fewer GPUs could not restore them)."""
     name, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "torch": torch.get_rng_state(),
@@ -158,19 +192,20 @@ def _rng_state() -> dict[str, Any]:
                   "cached": float(cached)},
         "python": random.getstate(),
     }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device is not None and device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def _set_rng_state(state: dict[str, Any], device: torch.device | None) -> None:
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
     np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    cuda = state.get("cuda")
+    if device is not None and device.type == "cuda" and isinstance(cuda, torch.Tensor):
+        torch.cuda.set_rng_state(cuda, device)
 
 
 class _SingleCPU:
@@ -180,6 +215,7 @@ class _SingleCPU:
     Fabric on the CPU too; the tests check that both give bit-identical models."""
 
     global_rank, world_size, is_global_zero = 0, 1, True
+    device = torch.device("cpu")
 
     def launch(self) -> None:
         pass
@@ -199,8 +235,8 @@ class _SingleCPU:
     def backward(self, loss: torch.Tensor) -> None:
         loss.backward()
 
-    def clip_gradients(self, module: nn.Module, optimizer, max_norm: float):
-        return nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+    def clip_gradients(self, module: nn.Module, optimizer, max_norm: float, error_if_nonfinite: bool = True):
+        return nn.utils.clip_grad_norm_(module.parameters(), max_norm, error_if_nonfinite=error_if_nonfinite)
 
 
 class _Signals:
@@ -241,6 +277,21 @@ class _Position:
     count: int = 0  # samples (epoch mode) or steps (iteration mode) in those sums
 
 
+def uses_fabric(trainer: Any, device: str) -> bool:
+    """Whether training needs Lightning Fabric: anything but one CPU process in 32-bit (unless
+    ``trainer.fabric: always``)."""
+    return (device == "cuda" or trainer.devices > 1 or trainer.strategy not in ("auto", "single")
+            or trainer.precision not in ("32-true", "32") or trainer.fabric == "always")
+
+
+def cpu_precision(precision: str) -> str:
+    """The precision Fabric runs on the CPU: bf16 as asked (CPU autocast has it); fp16 needs CUDA."""
+    if precision in ("16-mixed", "16-true"):
+        print(f"trainer.precision {precision} needs CUDA: training in 32-bit on the CPU", file=sys.stderr)
+        return "32-true"
+    return precision
+
+
 class Engine:
     def __init__(self, method: TorchMethod, ctx: FitContext):
         self.method = method
@@ -250,21 +301,35 @@ class Engine:
 
     # ------------------------------------------------------------------ set-up
     def _fabric(self):
-        t = self.trainer
-        if self.ctx.device != "cuda":
-            if t.precision not in ("32-true", "32"):
-                print(f"trainer.precision {t.precision} needs CUDA: training in 32-bit on the CPU", file=sys.stderr)
-            if t.fabric != "always":
-                return _SingleCPU()
+        t, dev = self.trainer, self.ctx.device
+        if not uses_fabric(t, dev):
+            return _SingleCPU()
         from lightning.fabric import Fabric
+        from lightning.fabric.plugins.environments import LightningEnvironment
 
-        if self.ctx.device == "cuda":
-            fabric = Fabric(accelerator="cuda", devices=t.devices, strategy=t.strategy, precision=t.precision)
+        from vadflow.methods.engine.launch import cuda_devices
+
+        # the ranks' environment comes from our launcher (never Slurm's task count: engine.launch)
+        plugins = [LightningEnvironment()]
+        strategy = "ddp" if t.devices > 1 and t.strategy == "auto" else t.strategy
+        if dev == "cuda":
+            fabric = Fabric(accelerator="cuda", devices=cuda_devices(t.devices), strategy=strategy,
+                            precision=t.precision, plugins=plugins)
         else:
-            fabric = Fabric(accelerator="cpu", devices=1, precision="32-true")
+            fabric = Fabric(accelerator="cpu", devices=t.devices, strategy=strategy,
+                            precision=cpu_precision(t.precision), plugins=plugins)
         if t.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)  # warn where an op has no such kernel
         fabric.launch()
+        if fabric.world_size != t.devices:
+            raise ConfigError(
+                f"{self.method.name}: trainer.devices is {t.devices} but {fabric.world_size} process(es) train",
+                "start several devices through vadflow's launcher (vadflow train / the workflow do), not by hand",
+            )
+        if fabric.world_size > 1:
+            print(f"{self.method.name}: DDP rank {fabric.global_rank} of world size {fabric.world_size} "
+                  f"on {os.uname().nodename}, {fabric.device}, backend "
+                  f"{torch.distributed.get_backend() if torch.distributed.is_initialized() else '?'}", file=sys.stderr)
         return fabric
 
     def _load_resume(self) -> dict[str, Any] | None:
@@ -273,15 +338,30 @@ class Engine:
             return None
         ckpt = load_checkpoint(path)
         if ckpt.get("fingerprint") != self.ctx.fingerprint:
-            print(f"resume checkpoint {path} belongs to another configuration: starting afresh", file=sys.stderr)
+            if self.fabric.is_global_zero:
+                print(f"resume checkpoint {path} belongs to another configuration: starting afresh", file=sys.stderr)
             return None
         p = ckpt["position"]
-        print(f"resuming from {path}: stage {p['stage_index']}, epoch {p['epoch']}, step {p['step']}", file=sys.stderr)
+        if self.fabric.is_global_zero:
+            print(f"resuming from {path}: stage {p['stage_index']}, epoch {p['epoch']}, step {p['step']}",
+                  file=sys.stderr)
         return ckpt
 
+    def _rank_rng(self, saved: Any) -> dict[str, Any]:
+        """This rank's RNG state from a checkpoint's (a list, one per rank; a dict from one process)."""
+        return saved[self.fabric.global_rank] if isinstance(saved, list) else saved
+
     def _save(self, pos: _Position, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        """Every rank calls this at the same step (the RNG states are gathered); rank 0 writes."""
         self._last_save = time.monotonic()
-        if self.ctx.checkpoint is None or not self.fabric.is_global_zero:
+        if self.ctx.checkpoint is None:
+            return
+        rng = _rng_state(self._cuda_device())
+        if self.fabric.world_size > 1:
+            states: list[Any] = [None] * self.fabric.world_size
+            torch.distributed.all_gather_object(states, rng)
+            rng = states
+        if not self.fabric.is_global_zero:
             return
         save_checkpoint(
             {
@@ -291,26 +371,35 @@ class Engine:
                 "model": self.raw_model.state_dict(),
                 "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
                 "extra": self.method.extra_state(),
-                "rng": _rng_state(),
+                "rng": rng,
                 "log": self.ctx.log.rows,
             },
             self.ctx.checkpoint,
         )
 
-    def _due(self, pos: _Position, finished_epoch: int | None) -> bool:
-        """Whether a checkpoint is due: by time, or after every N steps, or (at the end of
-        ``finished_epoch``) every N epochs."""
+    def _cuda_device(self) -> torch.device | None:
+        device = getattr(self.fabric, "device", None)
+        return device if isinstance(device, torch.device) and device.type == "cuda" else None
+
+    def _due(self, pos: _Position, finished_epoch: int | None, by_time: bool) -> bool:
+        """Whether a checkpoint is due: by time (agreed across ranks), or after every N steps,
+        or (at the end of ``finished_epoch``) every N epochs."""
         t = self.trainer
-        if t.checkpoint_every_minutes > 0 and time.monotonic() - self._last_save >= 60 * t.checkpoint_every_minutes:
+        if by_time:
             return True
         if finished_epoch is not None:
             return t.checkpoint_every_epochs > 0 and finished_epoch % t.checkpoint_every_epochs == 0
         return t.checkpoint_every_steps > 0 and pos.step % t.checkpoint_every_steps == 0
 
+    def _time_due(self) -> bool:
+        minutes = self.trainer.checkpoint_every_minutes
+        return minutes > 0 and time.monotonic() - self._last_save >= 60 * minutes
+
     # ------------------------------------------------------------------ the loop
     def fit(self, videos: Sequence[VideoInput]) -> None:
         method = self.method
         self.fabric = fabric = self._fabric()
+        self.world = fabric.world_size
         method.setup(videos)
         self.raw_model = method.model
         resume = self._load_resume()
@@ -318,7 +407,14 @@ class Engine:
             self.raw_model.load_state_dict(resume["model"])
             method.load_extra_state(resume["extra"])
             self.ctx.log.restore(resume["log"])
-        self.wrapped = fabric.setup_module(self.raw_model)  # moves method.model to the device in place
+        if self.world > 1:
+            from vadflow.methods.nn.global_batchnorm import convert_batchnorm
+
+            convert_batchnorm(self.raw_model)  # the global batch's statistics, as one process computes them
+            torch.manual_seed(_seed_of(method.seed, 1, fabric.global_rank))  # each rank its own noise / dropout
+            np.random.seed(_seed_of(method.seed, 2, fabric.global_rank))
+            random.seed(_seed_of(method.seed, 3, fabric.global_rank))
+        self.wrapped = {name: fabric.setup_module(m) for name, m in method.modules().items()}  # moved in place
         with _Signals() as signals:
             self.signals = signals
             stages = method.stages()
@@ -334,9 +430,15 @@ class Engine:
         self, si: int, stage: Stage, videos: Sequence[VideoInput], resume: dict[str, Any] | None, last: bool
     ) -> None:
         method, fabric = self.method, self.fabric
+        if stage.batch_size % self.world:
+            raise ConfigError(
+                f"{method.name}: stage {stage.name!r} takes batches of {stage.batch_size}, which "
+                f"{self.world} processes cannot share equally",
+                f"give the method a batch size divisible by trainer.devices ({self.world})",
+            )
         p = resume["position"] if resume is not None else None
         if resume is not None:
-            _set_rng_state(resume["rng"])
+            _set_rng_state(self._rank_rng(resume["rng"]), self._cuda_device())
         if p is None or not p["started"]:
             method.on_stage_start(stage, videos)
             pos = _Position(stage_index=si, started=True)
@@ -350,8 +452,9 @@ class Engine:
             for k, o in optimizers.items():
                 o.load_state_dict(resume["optimizers"][k])
         dataset = method.train_dataset(videos, stage)
-        if len(dataset) == 0:
-            raise VadflowError(f"{method.name}: stage {stage.name!r} has no training samples",
+        if len(dataset) < self.world:
+            raise VadflowError(f"{method.name}: stage {stage.name!r} has {len(dataset)} training samples, "
+                               f"fewer than the {self.world} processes training",
                                "use longer or more training videos, or a shorter clip length")
         method.model.train()
         if stage.epochs:
@@ -371,14 +474,24 @@ class Engine:
             generator=torch.Generator().manual_seed(_seed_of(self.method.seed, *seed_parts)),
             num_workers=t.num_workers,
             pin_memory=self.ctx.device == "cuda",
-            collate_fn=self.method.collate,
+            collate_fn=torch.utils.data.default_collate,
             persistent_workers=False,
         )
         return self.fabric.setup_dataloaders(loader, use_distributed_sampler=False)
 
-    def _shard(self, batches: list[list[int]]) -> list[list[int]]:
-        """Each DDP rank takes every world_size-th batch (one process: all of them)."""
-        return batches[self.fabric.global_rank :: self.fabric.world_size]
+    def _share(self, batches: list[list[int]]) -> list[list[int]]:
+        """This rank's share of every global batch: an equal, contiguous part (one process: all of
+        it). A last batch that W ranks cannot share equally is cut to a multiple of W (at most
+        W − 1 samples of an epoch left out: each epoch reshuffles), and dropped if that leaves none."""
+        w, r = self.world, self.fabric.global_rank
+        if w == 1:
+            return batches
+        out = []
+        for b in batches:
+            k = len(b) // w
+            if k:
+                out.append(b[r * k : (r + 1) * k])
+        return out
 
     def _epochs(self, si, stage: Stage, dataset, optimizers, pos: _Position) -> None:
         n = len(dataset)
@@ -388,26 +501,28 @@ class Engine:
                 order = torch.randperm(n, generator=gen).tolist()
             else:
                 order = list(range(n))
-            batches = self._shard([order[b : b + stage.batch_size] for b in range(0, n, stage.batch_size)])
+            batches = self._share([order[b : b + stage.batch_size] for b in range(0, n, stage.batch_size)])
             bar = progress(
                 self._loader(dataset, batches[pos.batch :], si, pos.epoch, pos.batch),
                 desc=f"{self.method.name} {stage.name} epoch {pos.epoch}/{stage.epochs}",
                 total=len(batches),
                 initial=pos.batch,
+                disable=not self.fabric.is_global_zero,
             )
             for batch in bar:
-                size = len(batches[pos.batch])
-                values = self._step(batch, stage, si, pos, optimizers)
+                size = len(batches[pos.batch]) * self.world  # the global batch's samples
+                values, stop, by_time = self._step(batch, stage, si, pos, optimizers)
                 for k, v in values.items():
                     pos.sums[k] = pos.sums.get(k, 0.0) + v * size
                 pos.count += size
                 pos.batch += 1
                 bar.set_postfix(loss=f"{pos.sums.get('loss', 0.0) / max(pos.count, 1):.4g}", refresh=False)
-                self._after_step(pos, optimizers)
+                self._after_step(pos, optimizers, stop, by_time)
             self.ctx.log.log(stage=stage.name, epoch=pos.epoch, step=pos.step,
                              **{k: v / max(pos.count, 1) for k, v in pos.sums.items()}, samples=pos.count)
             pos.epoch, pos.batch, pos.sums, pos.count = pos.epoch + 1, 0, {}, 0
-            self._after_step(pos, optimizers, finished_epoch=pos.epoch - 1)
+            _, stop, by_time = self._agreed({})
+            self._after_step(pos, optimizers, stop, by_time, finished_epoch=pos.epoch - 1)
 
     def _iterations(self, si, stage: Stage, dataset, optimizers, pos: _Position) -> None:
         n, seed = len(dataset), self.method.seed
@@ -417,11 +532,11 @@ class Engine:
                 gen = torch.Generator().manual_seed(_seed_of(seed, si, step))
                 yield torch.randint(n, (stage.batch_size,), generator=gen).tolist()
 
-        batches = self._shard(list(draws()))
+        batches = self._share(list(draws()))
         bar = progress(self._loader(dataset, batches, si, pos.step), desc=f"{self.method.name} {stage.name}",
-                       total=stage.iterations, initial=pos.step)
+                       total=stage.iterations, initial=pos.step, disable=not self.fabric.is_global_zero)
         for batch in bar:
-            values = self._step(batch, stage, si, pos, optimizers)
+            values, stop, by_time = self._step(batch, stage, si, pos, optimizers)
             for k, v in values.items():
                 pos.sums[k] = pos.sums.get(k, 0.0) + v
             pos.count += 1
@@ -430,45 +545,70 @@ class Engine:
                                  **{k: v / pos.count for k, v in pos.sums.items()})
                 bar.set_postfix(loss=f"{pos.sums.get('loss', 0.0) / pos.count:.4g}", refresh=False)
                 pos.sums, pos.count = {}, 0
-            self._after_step(pos, optimizers)
+            self._after_step(pos, optimizers, stop, by_time)
 
-    def _step(self, batch, stage: Stage, si: int, pos: _Position, optimizers) -> dict[str, float]:
+    def _agreed(self, values: dict[str, float]) -> tuple[dict[str, float], str | None, bool]:
+        """The logged terms as the ranks' mean, whether a signal came to any rank, and whether a
+        checkpoint is due by time on any: one all-reduce, so every rank decides alike (one
+        process: as they are)."""
+        received, by_time = self.signals.received, self._time_due()
+        if self.world == 1:
+            return values, received, by_time
+        keys = sorted(values)
+        t = torch.tensor([values[k] for k in keys] + [float(received is not None), float(by_time)],
+                         dtype=torch.float64, device=self.fabric.device)
+        t = self.fabric.all_reduce(t, reduce_op="sum").cpu()
+        mean = {k: float(t[i]) / self.world for i, k in enumerate(keys)}
+        stop = (received or "a signal to another rank") if t[-2] > 0 else None
+        return mean, stop, bool(t[-1] > 0)
+
+    def _step(self, batch, stage: Stage, si: int, pos: _Position, optimizers) -> tuple[dict[str, float], str | None, bool]:
+        """One optimiser step: the logged terms (the ranks' mean), a signal, a checkpoint due by time."""
         method = self.method
-        ctx = StepContext(stage, si, pos.epoch if stage.epochs else 0, pos.step, optimizers, self.fabric, self.wrapped)
-        with self.fabric.autocast():
-            out = method.training_step(batch, ctx)
-        if not method.manual_optimization:
-            loss = out["loss"]
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"{method.name}: the loss is {float(loss.detach())} at stage {stage.name!r}, step {pos.step}"
-                )
-            for o in optimizers.values():
-                o.zero_grad(set_to_none=True)
-            self.fabric.backward(loss)
-            if method.grad_clip > 0:
+        ctx = StepContext(stage, si, pos.epoch if stage.epochs else 0, pos.step, optimizers, self.fabric,
+                          self.wrapped, self.world)
+        try:
+            with self.fabric.autocast():
+                out = method.training_step(batch, ctx)
+            if not method.manual_optimization:
+                loss = out["loss"]
+                if self.world == 1 and not torch.isfinite(loss):  # DDP: the ranks' mean is checked below
+                    raise FloatingPointError(
+                        f"{method.name}: the loss is {float(loss.detach())} at stage {stage.name!r}, step {pos.step}"
+                    )
                 for o in optimizers.values():
-                    self.fabric.clip_gradients(self.wrapped, o, max_norm=method.grad_clip)
-            for o in optimizers.values():
-                o.step()
+                    o.zero_grad(set_to_none=True)
+                self.fabric.backward(loss)
+                if method.grad_clip > 0:
+                    for o in optimizers.values():
+                        for module in self.wrapped.values():
+                            _clip(self.fabric, module, o, method.grad_clip)
+                for o in optimizers.values():
+                    o.step()
+        except torch.cuda.OutOfMemoryError as exc:
+            from vadflow.methods.engine.launch import out_of_memory
+
+            raise out_of_memory(method.run, stage, exc) from None
         pos.step += 1
         values = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in out.items()}
+        values, stop, by_time = self._agreed(values)
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             raise FloatingPointError(f"{method.name}: {bad} not finite at stage {stage.name!r}, step {pos.step}")
-        return values
+        return values, stop, by_time
 
-    def _after_step(self, pos: _Position, optimizers, finished_epoch: int | None = None) -> None:
-        """Checkpoint when due, or when a signal came (then stop)."""
-        if self.signals.received:
+    def _after_step(self, pos: _Position, optimizers, stop: str | None, by_time: bool,
+                    finished_epoch: int | None = None) -> None:
+        """Checkpoint when due, or when a signal came (then stop). Every rank decides alike."""
+        if stop:
             self._save(pos, optimizers)
             raise TrainingInterrupted(
-                f"{self.method.name}: training stopped by {self.signals.received} at step {pos.step}; "
+                f"{self.method.name}: training stopped by {stop} at step {pos.step}; "
                 f"checkpoint written to {self.ctx.checkpoint}",
                 "run the same job again (snakemake does with --retries, or rerun the target): it resumes there",
             )
-        if self._due(pos, finished_epoch):
+        if self._due(pos, finished_epoch, by_time):
             self._save(pos, optimizers)
 
 
-__all__ = ["Engine", "Stage", "StepContext", "TorchMethod", "TrainingInterrupted"]
+__all__ = ["Engine", "Stage", "StepContext", "TorchMethod", "TrainingInterrupted", "uses_fabric"]

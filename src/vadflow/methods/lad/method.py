@@ -14,7 +14,9 @@ many normal bags; a frame's score is the highest score of the segments its clip 
 
 Batches are drawn by ``RandomDraws``: item i of a dataset far longer than any run is a draw made by
 a generator seeded with (seed, i), so the engine's random indices give reproducible, resumable
-batches of any composition.
+batches of any composition. A draw returns the pair's data itself (clip rows, targets), gathered on
+the CPU in the data loader: the engine moves the batch to the training device, and the dataset holds
+only arrays (never the method or its model), as DataLoader workers need.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ DRAWS = 2**31 - 1
 
 
 class RandomDraws(torch.utils.data.Dataset):
-    """Item i = ``draw(np.random.Generator seeded with (seed, i))``."""
+    """Item i = ``draw(np.random.Generator seeded with (seed, i))``; ``draw`` is a picklable object
+    holding the data it draws from."""
 
     def __init__(self, draw: Callable[[np.random.Generator], Any], seed: int):
         self.draw, self.seed = draw, int(seed)
@@ -56,6 +59,40 @@ class RandomDraws(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> Any:
         return self.draw(np.random.default_rng([self.seed, int(i)]))
+
+
+class SegmentPairs:
+    """LAD's draw: one segment of a random anomalous video (one showing its anomaly) and one of a
+    random normal video, as ``{"x": (2, K, D) clip rows, "category": (2,), "frames": (2, m·K)}``."""
+
+    def __init__(self, rows: torch.Tensor, first_clip: torch.Tensor, targets: torch.Tensor,
+                 segment_class: torch.Tensor, anomalous: list[np.ndarray], normal: list[np.ndarray], K: int):
+        self.rows, self.first_clip, self.targets, self.segment_class = rows, first_clip, targets, segment_class
+        self.anomalous, self.normal, self.K = anomalous, normal, int(K)
+
+    def ids(self, rng: np.random.Generator) -> torch.Tensor:
+        a = self.anomalous[rng.integers(len(self.anomalous))]
+        n = self.normal[rng.integers(len(self.normal))]
+        return torch.tensor([a[rng.integers(len(a))], n[rng.integers(len(n))]])
+
+    def inputs(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B,) segment ids -> (B, K, D) clip rows."""
+        return self.rows[self.first_clip[ids][:, None] + torch.arange(self.K)[None, :]]
+
+    def __call__(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        ids = self.ids(rng)
+        return {"x": self.inputs(ids), "category": self.segment_class[ids], "frames": self.targets[ids]}
+
+
+class BagPairs:
+    """DeepMIL's draw: the bags (2, S, D) of a random anomalous video and a random normal one."""
+
+    def __init__(self, bags: torch.Tensor, anomalous: list[int], normal: list[int]):
+        self.bags, self.anomalous, self.normal = bags, anomalous, normal
+
+    def __call__(self, rng: np.random.Generator) -> torch.Tensor:
+        return self.bags[torch.tensor([self.anomalous[rng.integers(len(self.anomalous))],
+                                       self.normal[rng.integers(len(self.normal))]])]
 
 
 def _split_by_label(videos: Sequence[VideoInput], name: str) -> tuple[list[int], list[int]]:
@@ -82,7 +119,8 @@ class ClipFeatureMethod(FeatureInput, TorchMethod):
     def clips(self, video: VideoInput) -> tuple[np.ndarray, np.ndarray]:
         return clip_rows(video, self.input.features)
 
-    def _draw(self, rng: np.random.Generator) -> torch.Tensor:
+    def draws(self) -> Callable[[np.random.Generator], Any]:
+        """The picklable draw of one (anomalous, normal) training pair."""
         raise NotImplementedError
 
     def stages(self) -> list[Stage]:
@@ -90,7 +128,7 @@ class ClipFeatureMethod(FeatureInput, TorchMethod):
         return [Stage("fit", iterations=p.iterations, batch_size=p.batch_size // 2, log_every=p.log_every)]
 
     def train_dataset(self, videos: Sequence[VideoInput], stage: Stage) -> RandomDraws:
-        return RandomDraws(self._draw, self.seed)
+        return RandomDraws(self.draws(), self.seed)
 
 
 class LadMultitask(ClipFeatureMethod):
@@ -130,40 +168,33 @@ class LadMultitask(ClipFeatureMethod):
             classes.extend([self.class_names.index(categories[v.name])] * len(starts))
             offset += len(x)
         self.m = int(m)
-        self.rows = torch.from_numpy(np.concatenate(rows))
-        self.first_clip = torch.as_tensor(np.asarray(firsts, np.int64))
-        self.targets = torch.from_numpy(np.concatenate(targets).astype(np.uint8))
-        self.segment_class = torch.as_tensor(np.asarray(classes, np.int64))
-        self._anomalous = [segments_of[i] for i in anomalous]
-        self._normal = [segments_of[i] for i in normal]
-        self.model = self._build(self.rows.shape[1])
+        self.pairs = SegmentPairs(
+            rows=torch.from_numpy(np.concatenate(rows)),
+            first_clip=torch.as_tensor(np.asarray(firsts, np.int64)),
+            targets=torch.from_numpy(np.concatenate(targets).astype(np.uint8)),
+            segment_class=torch.as_tensor(np.asarray(classes, np.int64)),
+            anomalous=[segments_of[i] for i in anomalous], normal=[segments_of[i] for i in normal], K=p.clips,
+        )
+        self.in_dim = int(self.pairs.rows.shape[1])
+        self.model = self._build(self.in_dim)
 
     def _build(self, in_dim: int) -> LadNet:
         p = self.params
         return LadNet(in_dim, len(self.class_names), self.m * p.clips, hidden=p.hidden, layers=p.layers,
                       kernel=p.kernel, grid=p.grid, fc=p.fc)
 
-    def _draw(self, rng: np.random.Generator) -> torch.Tensor:
-        """(2,) segment ids: one of a random anomalous video, one of a random normal video."""
-        a = self._anomalous[rng.integers(len(self._anomalous))]
-        n = self._normal[rng.integers(len(self._normal))]
-        return torch.tensor([a[rng.integers(len(a))], n[rng.integers(len(n))]])
+    def draws(self) -> SegmentPairs:
+        return self.pairs
 
     def configure_optimizers(self, stage: Stage) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.params.lr, weight_decay=self.params.weight_decay)
 
-    def segment_inputs(self, ids: torch.Tensor) -> torch.Tensor:
-        """(B,) segment ids -> (B, K, D) clip rows."""
-        return self.rows[self.first_clip[ids][:, None] + torch.arange(self.params.clips)[None, :]]
-
-    def training_step(self, batch: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+    def training_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, torch.Tensor]:
         p = self.params
-        ids = batch.reshape(-1)  # (B/2, 2) -> anomalous, normal, anomalous, ...
-        dev = next(self.model.parameters()).device
-        x = self.segment_inputs(ids).to(dev)
+        # (B/2, 2, ...) -> anomalous, normal, anomalous, ... (on the training device already)
+        x, y, frames = (batch[k].flatten(0, 1) for k in ("x", "category", "frames"))
         logits, scores = ctx.model(x)
-        y = self.segment_class[ids].to(dev)
-        out = multitask_loss(logits, scores, y, self.targets[ids].to(dev), p.lambda_cls, p.lambda_score)
+        out = multitask_loss(logits, scores, y, frames, p.lambda_cls, p.lambda_score)
         out["accuracy"] = (logits.argmax(1) == y).float().mean().detach()
         return out
 
@@ -191,7 +222,7 @@ class LadMultitask(ClipFeatureMethod):
         return VideoScores(scores=per_frame, categories=np.concatenate(labels).astype(np.int16))
 
     def state(self) -> dict[str, Any]:
-        return {"net": self.model.state_dict(), "in_dim": int(self.rows.shape[1]), "m": self.m,
+        return {"net": self.model.state_dict(), "in_dim": self.in_dim, "m": self.m,
                 "class_names": list(self.class_names)}
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -211,25 +242,23 @@ class DeepMIL(ClipFeatureMethod):
         return feats.astype(np.float32), windows, ranges
 
     def setup(self, videos: Sequence[VideoInput]) -> None:
-        self._anomalous, self._normal = _split_by_label(videos, self.name)
-        self.bags = torch.from_numpy(np.stack([self.bag(v)[0] for v in videos]))  # (V, S, D)
-        self.model = self._build(self.bags.shape[-1])
+        anomalous, normal = _split_by_label(videos, self.name)
+        self.pairs = BagPairs(torch.from_numpy(np.stack([self.bag(v)[0] for v in videos])), anomalous, normal)  # (V, S, D)
+        self.in_dim = int(self.pairs.bags.shape[-1])
+        self.model = self._build(self.in_dim)
 
     def _build(self, in_dim: int) -> MILScorer:
         return MILScorer(in_dim, self.params.hidden, self.params.dropout)
 
-    def _draw(self, rng: np.random.Generator) -> torch.Tensor:
-        """(2,) bags: a random anomalous video and a random normal one."""
-        return torch.tensor([self._anomalous[rng.integers(len(self._anomalous))],
-                             self._normal[rng.integers(len(self._normal))]])
+    def draws(self) -> BagPairs:
+        return self.pairs
 
     def configure_optimizers(self, stage: Stage) -> torch.optim.Optimizer:
         return torch.optim.Adagrad(self.model.parameters(), lr=self.params.lr, weight_decay=self.params.weight_decay)
 
     def training_step(self, batch: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
         p = self.params
-        dev = next(self.model.parameters()).device
-        scores = ctx.model(self.bags[batch.reshape(-1)].to(dev)).reshape(-1, 2, p.segments)
+        scores = ctx.model(batch.flatten(0, 1)).reshape(-1, 2, p.segments)  # (B/2, 2, S, D) bags on the device
         return mil_ranking_loss(scores[:, 0], scores[:, 1], p.lambda_smooth, p.lambda_sparse)
 
     @torch.inference_mode()
@@ -244,7 +273,7 @@ class DeepMIL(ClipFeatureMethod):
         return VideoScores(scores=clip_score[frame_index])
 
     def state(self) -> dict[str, Any]:
-        return {"net": self.model.state_dict(), "in_dim": int(self.bags.shape[-1])}
+        return {"net": self.model.state_dict(), "in_dim": self.in_dim}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.model = self._build(int(state["in_dim"]))

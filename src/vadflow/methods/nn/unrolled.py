@@ -96,8 +96,9 @@ class ISTA(UnrolledSolver):
 
         s^(t) = sh_{λ/L}( s^(t−1) − (1/L) Bᵀ(B s^(t−1) − x) ),   s^(0) = 0,  L = λ_max(BᵀB).
 
-    Only B is a parameter; λ and K are fixed. L is recomputed from the current B on every forward
-    and treated as a constant (no gradient through the spectral norm).
+    Only B is a parameter; λ and K are fixed. L is recomputed whenever B has changed (once per
+    training step; once for all of scoring, not per batch: it is a float64 SVD, slow on a GPU) and
+    treated as a constant (no gradient through the spectral norm).
     """
 
     def __init__(self, B: torch.Tensor, lam: float, K: int):
@@ -105,13 +106,21 @@ class ISTA(UnrolledSolver):
         self.B = nn.Parameter(torch.as_tensor(B).clone())
         self.lam = float(lam)
         self.K = int(K)
+        self._lipschitz: tuple[tuple[int, int, str], float] | None = None
 
     def dictionary(self) -> torch.Tensor:
         return self.B
 
+    def lipschitz(self) -> float:
+        """L of the current B, cached until B changes (its storage or version)."""
+        key = (self.B.data_ptr(), self.B._version, str(self.B.device))
+        if self._lipschitz is None or self._lipschitz[0] != key:
+            self._lipschitz = (key, lipschitz(self.B))
+        return self._lipschitz[1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B = self.B
-        L = lipschitz(B)
+        L = self.lipschitz()
         s = x.new_zeros(x.shape[0], B.shape[1])
         drive = (x @ B) / L  # (1/L) Bᵀx
         gram = B.T @ B

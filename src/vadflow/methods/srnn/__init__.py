@@ -79,6 +79,10 @@ class SRNNParams:
             raise ConfigError("srnn_ae: K (the number of layers) must be >= 1", "e.g. K: 3")
 
 
+#: why the sparse coders stay in 32-bit (MethodInfo.fp32_only)
+_FP32 = ("its SISTA layers apply I − AᵀA/γ, whose diagonal (≈ 1 − 1e-3) bfloat16 rounds to 1 and float16 nearly "
+         "so, which changes the codes; the whole network is these layers, so mixed precision would buy nothing")
+
 _RESOURCES = {"mem_mb": 16000, "runtime": 360, "threads": 2, "gpu": 1}
 
 METHODS = [
@@ -91,6 +95,8 @@ METHODS = [
         default_input=InputSpec(features=()),
         resources=_RESOURCES,
         paper="Luo et al. TPAMI 2021, sec. 3 (TSC, SISTA with K = 30)",
+        fp32_only=_FP32,
+        single_process="each dictionary iteration codes every training sequence: there is no batch to share",
     ),
     MethodInfo(
         name="srnn_ae",
@@ -101,5 +107,6 @@ METHODS = [
         default_input=InputSpec(features=()),
         resources=_RESOURCES,
         paper="Luo et al. TPAMI 2021, sec. 3.4 (sRNN-AE, K = 3)",
+        fp32_only=_FP32,
     ),
 ]

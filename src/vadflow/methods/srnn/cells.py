@@ -13,8 +13,11 @@ from vadflow.methods.common.feature_rows import FeatureInput, cell_sequences
 
 def code_stats(codes: torch.Tensor) -> dict[str, float]:
     """Sparsity of the codes (…, n_atoms), averaged over frames: the fraction of zero
-    coefficients (Luo et al. Fig. 8 plots it against the number of layers K)."""
-    return {"code_sparsity": float((codes == 0).double().mean()), "code_l1": float(codes.abs().sum(-1).double().mean())}
+    coefficients (Luo et al. Fig. 8 plots it against the number of layers K). Counted without a
+    float64 copy of the codes (a long video's codes are large on a GPU)."""
+    n = codes.numel()
+    return {"code_sparsity": int((codes == 0).sum()) / n if n else 0.0,
+            "code_l1": float(codes.abs().sum(-1).double().mean())}
 
 
 class CellSequences(FeatureInput):

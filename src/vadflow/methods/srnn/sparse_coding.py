@@ -260,6 +260,72 @@ def _group_by_length(x_sequences: ArrayLike | Iterable[ArrayLike], dtype: torch.
     return [torch.stack(v) for _, v in sorted(groups.items())]
 
 
+class TSCFit:
+    """The dictionary learning of TSC one iteration at a time (``iterate``), so the training engine
+    can run it on the GPU with its checkpoints and resume. The training sequences stay on the CPU
+    in (b, T, D) groups of equal length; each iteration codes at most ``chunk`` sequences at once on
+    the dictionary's device and keeps only the sums the dictionary step needs (the codes' Gram
+    matrix, the residuals' correlation with the codes, the objective), so memory does not grow
+    with the training set."""
+
+    def __init__(self, groups: Sequence[torch.Tensor], lam1: float = DEFAULT_LAM1, lam2: float = DEFAULT_LAM2,
+                 K: int = TSC_K, delta2: float = DEFAULT_DELTA2, chunk: int = 4096):
+        self.groups = list(groups)
+        self.sims = [gaussian_similarity(g, delta2) for g in self.groups]
+        self.lam1, self.lam2, self.K, self.chunk = lam1, lam2, int(K), int(chunk)
+        self.n_frames = sum(g.shape[0] * g.shape[1] for g in self.groups)
+
+    def initial_dictionary(self, n_atoms: int, seed: int) -> torch.Tensor:
+        """``n_atoms`` training frames drawn at random (``seed``; with replacement when there are
+        fewer frames than atoms), each normalised: A (D, n_atoms)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        frames = torch.cat([g.reshape(-1, g.shape[-1]) for g in self.groups])
+        if self.n_frames >= n_atoms:
+            pick = torch.randperm(self.n_frames, generator=gen)[:n_atoms]
+        else:
+            pick = torch.randint(self.n_frames, (n_atoms,), generator=gen)
+        A = frames[pick].T.clone()
+        return A / A.norm(dim=0, keepdim=True).clamp_min(torch.finfo(A.dtype).tiny)
+
+    def _chunks(self, device: torch.device):
+        for g, s in zip(self.groups, self.sims):
+            for b in range(0, g.shape[0], self.chunk):
+                yield g[b : b + self.chunk].to(device), s[b : b + self.chunk].to(device)
+
+    def statistics(self, A: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
+        """Mean per-frame ``tsc_objective`` of (A, codes(A)), the codes' Gram matrix Σ αᵀα / n and
+        the residuals' correlation Σ (x − Aα)ᵀα / n, over every training sequence."""
+        gamma = lipschitz_gamma(A, self.lam2)  # once per dictionary, not per chunk
+        objective, cov, corr = 0.0, None, None
+        for x, s in self._chunks(A.device):
+            c = sista_codes(x, A, self.lam1, self.lam2, s, self.K, gamma=gamma)
+            objective += float(tsc_objective(x, A, c, self.lam1, self.lam2, s))
+            cc = torch.einsum("btn,btm->nm", c, c)
+            rc = torch.einsum("btd,btn->dn", x - c @ A.T, c)
+            cov, corr = (cc, rc) if cov is None else (cov + cc, corr + rc)
+        return objective / self.n_frames, cov / self.n_frames, corr / self.n_frames
+
+    def iterate(self, A: torch.Tensor, lr: float | None = None, dict_steps: int = 1) -> tuple[torch.Tensor, float]:
+        """One iteration: codes with A fixed (K SISTA iterations per frame), then ``dict_steps``
+        projected gradient steps on the mean per-frame ½||x − Aα||² with the codes fixed (``lr`` None:
+        1/L, L the exact Lipschitz constant of that step, so the step cannot increase the
+        objective). Returns the new A and the objective of the A it started from; A is returned
+        unchanged when every code is zero (nothing to fit)."""
+        objective, cov, corr = self.statistics(A)
+        lipschitz = float(torch.linalg.eigvalsh(cov.to(torch.float64))[-1])
+        if lipschitz <= 0.0:
+            return A, objective
+        step = lr if lr is not None else 1.0 / lipschitz
+        start = A
+        for i in range(dict_steps):
+            grad = -corr if i == 0 else -(corr - (A - start) @ cov)  # the gradient is linear in A
+            A = _project_columns(A - step * grad)
+        return A, objective
+
+    def objective(self, A: torch.Tensor) -> float:
+        return self.statistics(A)[0]
+
+
 def fit_tsc(
     x_sequences: ArrayLike | Iterable[ArrayLike],
     n_atoms: int,
@@ -274,56 +340,26 @@ def fit_tsc(
     return_history: bool = False,
     dtype: torch.dtype | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, list[float]]:
-    """Learn the TSC dictionary A (D, n_atoms) by alternating SISTA codes and projected gradient on A.
+    """Learn the TSC dictionary A (D, n_atoms) by alternating SISTA codes and projected gradient on A
+    (``TSCFit``, ``n_iter`` iterations).
 
     ``x_sequences``: a list of (T_i, D) videos or one (B, T, D)/(T, D) array; videos of
     equal length are coded as one batch (cut features into equal clips for speed).
     A starts as ``n_atoms`` training frames drawn at random (``seed``) and normalised.
-    Each iteration: codes with A fixed (K SISTA iterations per frame, α_0 = 0), then
-    ``dict_steps`` projected gradient steps on the mean per-frame ½||x − Aα||² with the
-    codes fixed; ``lr`` None takes 1/L with L the exact Lipschitz constant of that
-    step, which guarantees the step does not increase the objective.
     With ``return_history`` also returns the mean per-frame ``tsc_objective`` of
     (A_i, codes(A_i)) for i = 0 (the initial A) .. n_iter.
     """
     groups = _group_by_length(x_sequences, dtype)
-    ref = groups[0]
-    n_frames = sum(g.shape[0] * g.shape[1] for g in groups)
-    sims = [gaussian_similarity(g, delta2) for g in groups]
-    gen = torch.Generator().manual_seed(int(seed))
-    frames = torch.cat([g.reshape(-1, g.shape[-1]) for g in groups])
-    if n_frames >= n_atoms:
-        pick = torch.randperm(n_frames, generator=gen)[:n_atoms]
-    else:  # fewer frames than atoms: repeat some
-        pick = torch.randint(n_frames, (n_atoms,), generator=gen)
-    A = frames[pick].T.clone()
-    A = A / A.norm(dim=0, keepdim=True).clamp_min(torch.finfo(A.dtype).tiny)
-
-    def code_all(dictionary: torch.Tensor) -> list[torch.Tensor]:
-        gamma = lipschitz_gamma(dictionary, lam2)  # once per dictionary, not per group
-        return [sista_codes(g, dictionary, lam1, lam2, s, K, gamma=gamma) for g, s in zip(groups, sims)]
-
-    def mean_objective(dictionary: torch.Tensor, codes: list[torch.Tensor]) -> float:
-        total = sum(float(tsc_objective(g, dictionary, c, lam1, lam2, s)) for g, c, s in zip(groups, codes, sims))
-        return total / n_frames
-
+    fit = TSCFit(groups, lam1, lam2, K, delta2)
+    A = fit.initial_dictionary(n_atoms, seed)
     history: list[float] = []
     for _ in range(n_iter):
-        codes = code_all(A)
-        if return_history:
-            history.append(mean_objective(A, codes))
-        cov = sum(torch.einsum("btn,btm->nm", c, c) for c in codes) / n_frames
-        lipschitz = float(torch.linalg.eigvalsh(cov.to(torch.float64))[-1])
-        if lipschitz <= 0.0:  # every code is zero: nothing to fit
-            break
-        step = lr if lr is not None else 1.0 / lipschitz
-        for _ in range(dict_steps):
-            grad = -sum(torch.einsum("btd,btn->dn", g - c @ A.T, c) for g, c in zip(groups, codes)) / n_frames
-            A = _project_columns(A - step * grad)
+        A, objective = fit.iterate(A, lr, dict_steps)
+        history.append(objective)
     if return_history:
-        history.append(mean_objective(A, code_all(A)))
-        return A.to(ref.dtype), history
-    return A.to(ref.dtype)
+        history.append(fit.objective(A))
+        return A.to(groups[0].dtype), history
+    return A.to(groups[0].dtype)
 
 
 # --------------------------------------------------------------------------- sRNN-AE
@@ -504,8 +540,11 @@ class SRNNAE(nn.Module):
         return frame_errors(x, x_hat)
 
 
-def srnn_loss(model: SRNNAE, x: ArrayLike, beta: float = DEFAULT_BETA) -> torch.Tensor:
+def srnn_loss(model: SRNNAE, x: ArrayLike, beta: float = DEFAULT_BETA, batch_scale: float = 1.0) -> torch.Tensor:
     """Eq. 9: Σ_t ||X_t − Z H_t^K||²_F + β||θ||², θ = every trainable parameter.
+
+    ``batch_scale`` multiplies the sum over the batch: W processes each holding 1/W of the batch
+    pass W, so that the mean of their losses (what DDP's gradient is) is eq. 9 on the whole batch.
 
     X_t stacks the batch's vectors at step t, so the Frobenius norm sums the errors of every
     sequence of the batch (not their mean): with l2-normalised features a frame's error is at
@@ -517,7 +556,7 @@ def srnn_loss(model: SRNNAE, x: ArrayLike, beta: float = DEFAULT_BETA) -> torch.
     x_hat, _ = model(xb)
     recon = ((xb - x_hat) ** 2).sum()
     decay = sum((p**2).sum() for p in model.parameters() if p.requires_grad)
-    return recon + beta * decay
+    return recon * batch_scale + beta * decay
 
 
 __all__ = [
@@ -535,6 +574,7 @@ __all__ = [
     "tsc_reconstruction_error",
     "tsc_objective",
     "fit_tsc",
+    "TSCFit",
     "LearnedSimilarity",
     "SRNNAE",
     "srnn_loss",

@@ -64,7 +64,7 @@ class SRNNAEMethod(CellSequences, TorchMethod):
         if every and ctx.step and ctx.step % every == 0 and ctx.step not in self.snapshots:
             self.snapshots[ctx.step] = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
         clips = batch.transpose(1, 2).reshape(-1, batch.shape[1], batch.shape[-1])  # (B, T, P, D) -> (B·P, T, D)
-        return {"loss": srnn_loss(ctx.model, clips, self.params.beta)}
+        return {"loss": srnn_loss(ctx.model, clips, self.params.beta, batch_scale=ctx.world_size)}
 
     def extra_state(self) -> dict[str, Any]:
         return {"snapshots": self.snapshots}
