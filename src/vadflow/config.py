@@ -250,8 +250,9 @@ def job_resources(run: Mapping[str, Any], job: str) -> dict[str, Any]:
     res = dict(run.get("resources") or {})
     threads, mem = int(res.get("threads", 2)), int(res.get("mem_mb", 4000))
     devices = int((run.get("trainer") or {}).get("devices", 1)) if job == "train" else 1
+    gpus = int(res.get("gpu", 0))  # = trainer.devices for a multi-GPU entry (resolve_method); one for scoring
     out = {"threads": threads * devices, "mem_mb": mem * devices, "runtime": int(res.get("runtime", 60)),
-           "gpu": int(res.get("gpu", 0)) if devices == 1 else int(res.get("gpu", 0) and devices),
+           "gpu": gpus if job == "train" else min(gpus, 1),
            "tasks": devices, "cpus_per_task": threads, "tasks_per_gpu": 1}
     out["gpu_model"] = gpu_model(out["gpu"])
     if devices > 1:

@@ -229,7 +229,8 @@ PartitionName={self.other_partition} Nodes={self.node} Default=NO MaxTime=INFINI
         return text
 
     # -- use ---------------------------------------------------------------------------------
-    FIELDS = ("JobID", "State", "Name", "Partition", "Comment", "tres-per-job", "NumCPUs", "MinMemory", "TimeLimit")
+    FIELDS = ("JobID", "State", "Name", "Partition", "Comment", "tres-per-job", "NumCPUs", "MinMemory", "TimeLimit",
+              "NumTasks")
 
     def jobs(self) -> dict[str, dict[str, str]]:
         """Every job slurmctld still knows about (finished ones for MinJobAge), by job id:

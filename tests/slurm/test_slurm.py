@@ -182,3 +182,33 @@ def test_gpu_model_from_environment(runs, cluster, tmp_path):
     assert proc.returncode != 0
     assert "SLURM sbatch failed" in out and "--gpus=nosuchgpu:1" in out, out[-3000:]
     assert "has been submitted with SLURM jobid" not in out
+
+
+def test_a_training_job_with_two_devices_gets_two_tasks_and_trains_in_a_world_of_two(runs, cluster, tmp_path):
+    """trainer.devices: 2 (on CPUs: gpu 0, gloo): the job is submitted with 2 tasks, the engine starts
+    the 2 processes with srun inside it, and they train as one world of 2 (their log says so).
+    (Runs in a copy of the SLURM run: only the training job is redone.)"""
+    workdir = tmp_path / "ddp"
+    shutil.copytree(runs["slurm"], workdir, symlinks=True)
+    shutil.rmtree(workdir / ".snakemake" / "locks", ignore_errors=True)
+    target = "work/digits_appearance/models/conv_ae/model.pt"
+    ddp = "methods={conv_ae: {trainer: {devices: 2}, resources: {gpu: 0, threads: 1, mem_mb: 2000}}}"
+    before = set(cluster.jobs())
+    proc = subprocess.run(
+        [*SNAKEMAKE, target, "--directory", str(workdir), "--profile", PROFILE, *FAST_POLLING,
+         "--configfile", str(REPO / "config" / "tiny.yaml"),
+         "--config", "datasets={digits_appearance: {params: {n_train: 1, n_test: 1}}}", ddp],
+        cwd=workdir, env=clean_env(**cluster.env, VADFLOW_SLURM_PARTITION="vadflow"),
+        capture_output=True, text=True, timeout=600,
+    )
+    out = proc.stdout + proc.stderr
+    log = workdir / "logs" / "train" / "digits_appearance" / "conv_ae.log"
+    assert proc.returncode == 0, out[-4000:] + (log.read_text()[-4000:] if log.exists() else "")
+    [job] = [j for jid, j in cluster.jobs().items() if jid not in before and j["Comment"].startswith("rule_train")]
+    assert (job["State"], job["NumTasks"], job["NumCPUs"], job["tres-per-job"]) == ("COMPLETED", "2", "2", "N/A"), job
+    text = log.read_text()
+    assert "conv_ae: 2 processes (srun tasks of Slurm job" in text, text[-3000:]
+    for rank in (0, 1):
+        assert f"DDP rank {rank} of world size 2" in text and "backend gloo" in text, text[-3000:]
+    assert "the 2 ranks hold identical weights" in text
+    assert (workdir / target).exists() and not (workdir / target).with_suffix(".resume.pt").exists()

@@ -150,9 +150,14 @@ def train_ranks(
             procs = [subprocess.Popen(rank_cmd, env={**env, "LOCAL_RANK": str(r), "RANK": str(r)},
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for r in range(n)]
         codes = _supervise(procs, ["" if (r == 0 or srun) else f"[rank {r}] " for r in range(len(procs))])
+        reported = sorted(spec.parent.glob(f"{spec.name}.error-*"))
+        first = json.loads(reported[0].read_text()) if reported else None
     finally:
-        spec.unlink(missing_ok=True)
+        for path in [spec, *spec.parent.glob(f"{spec.name}.error-*")]:
+            path.unlink(missing_ok=True)
     failed = {r: c for r, c in enumerate(codes) if c != 0}
+    if failed and first is not None:  # a rank said what is wrong: say it as one process would
+        raise VadflowError(first["message"], first["hint"])
     if failed:
         who = "srun" if srun else ", ".join(f"rank {r} ({_status(c)})" for r, c in failed.items())
         if all(c == EXIT_INTERRUPTED for c in failed.values()):
@@ -232,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except VadflowError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
+        Path(f"{args[0]}.error-{rank():04d}").write_text(json.dumps({"message": exc.message, "hint": exc.hint}))
         return EXIT_ERROR
     return 0
 

@@ -461,8 +461,27 @@ class Engine:
             self._epochs(si, stage, dataset, optimizers, pos)
         else:
             self._iterations(si, stage, dataset, optimizers, pos)
+        if self.world > 1:
+            self._check_ranks_agree(stage)
         if not last:  # the next stage starts afresh from here (its start hook runs again on resume)
             self._save(_Position(stage_index=si + 1), optimizers)
+
+    def _check_ranks_agree(self, stage: Stage) -> None:
+        """Every rank must hold the same model after a stage (DDP keeps them so, unless a network
+        was trained outside its wrapper): compared through a float64 checksum of every weight and
+        buffer, the ranks' largest and smallest."""
+        total = sum(float(t.detach().double().sum()) for t in self.raw_model.state_dict().values()
+                    if t.is_floating_point())
+        t = torch.tensor([total, -total], dtype=torch.float64, device=self.fabric.device)
+        hi, neg_lo = self.fabric.all_reduce(t, reduce_op="max").cpu().tolist()
+        if hi != -neg_lo:
+            raise VadflowError(f"{self.method.name}: after stage {stage.name!r} the {self.world} processes hold "
+                               f"different models (weight checksums {-neg_lo!r} .. {hi!r})",
+                               "a network the method trains is called outside ctx.modules: give it an entry in "
+                               "TorchMethod.modules (docs/cluster.md)")
+        if self.fabric.is_global_zero:
+            print(f"{self.method.name}: after stage {stage.name!r} the {self.world} ranks hold identical weights "
+                  f"(checksum {total!r})", file=sys.stderr)
 
     def _loader(self, dataset, batches: list[list[int]], *seed_parts: int):
         """A DataLoader over the given batches. Its own generator (the workers' seeds) keeps it
