@@ -206,15 +206,21 @@ def _rank_processes() -> list:
 
 
 @pytest.mark.e2e
-def test_a_killed_rank_stops_the_job_and_the_rerun_resumes(data, tmp_path, capfd):
-    """SIGKILL to rank 1 mid-training: the launcher stops rank 0 (it would wait in a collective for
-    30 minutes), the job fails naming the rank, and the rerun resumes from the last checkpoint to the
-    model an uninterrupted 2-process run trains, bit for bit."""
-    name = "lstm_ae"
+@pytest.mark.parametrize("name, signal_name, params", [
+    ("lstm_ae", "SIGKILL", {"epochs": 40}),  # epoch mode; the rank dies
+    ("srnn_ae", "SIGUSR1", {"iterations": 150}),  # iteration mode; pre-emption warns one rank only
+])
+def test_a_stopped_rank_stops_the_job_and_the_rerun_resumes(name, signal_name, params, data, tmp_path, capfd):
+    """SIGKILL to rank 1 mid-training: the launcher stops rank 0 (it would wait in a collective for 30
+    minutes) and the job fails naming the rank. SIGUSR1 to rank 1 alone: both ranks agree to stop at the
+    same step and checkpoint there. Either way the rerun resumes to the model an uninterrupted 2-process
+    run trains, bit for bit (the batches a resumed iteration-mode run draws are the global steps')."""
+    import signal
+
     train_stores, _, train_feats, _ = data[kind_of(name)]
-    inp, params = TINY[name]
-    entry = dict(trainer={"devices": 2, "checkpoint_every_steps": 1})
-    run = method_run(name, {**params, "epochs": 40}, features=inp["features"], input=inp, **entry)
+    inp, tiny = TINY[name]
+    run = method_run(name, {**tiny, **params}, features=inp["features"], input=inp,
+                     trainer={"devices": 2, "checkpoint_every_steps": 1})
     ref, job = tmp_path / "ref", tmp_path / "job"
     train(run, train_stores, ref / "model.pt", ref / "log.csv", features=train_feats, device="cpu", threads=2)
 
@@ -230,14 +236,17 @@ def test_a_killed_rank_stops_the_job_and_the_rerun_resumes(data, tmp_path, capfd
     worker.start()
     deadline = time.monotonic() + 120
     while not (job / "model.resume.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # a few steps past the first checkpoint
+        time.sleep(0.02)
     victims = [p for p in _rank_processes() if p.environ().get("RANK") == "1"]
     assert victims, "rank 1 was not found running"
-    victims[0].kill()
+    victims[0].send_signal(getattr(signal, signal_name))
     worker.join(timeout=120)
     assert not worker.is_alive()
-    assert errors and isinstance(errors[0], VadflowError) and "rank 1 (killed by SIGKILL)" in str(errors[0])
+    if signal_name == "SIGKILL":
+        assert errors and isinstance(errors[0], VadflowError) and "rank 1 (killed by SIGKILL)" in str(errors[0])
+    else:
+        assert errors and type(errors[0]).__name__ == "TrainingInterrupted", errors
+        assert "a signal to another rank" in capfd.readouterr().err  # rank 0 stopped because rank 1 was told to
     assert not (job / "model.pt").exists() and (job / "model.resume.pt").exists()
     capfd.readouterr()
     train(run, train_stores, job / "model.pt", job / "log.csv", features=train_feats, device="cpu", threads=2)
@@ -246,6 +255,40 @@ def test_a_killed_rank_stops_the_job_and_the_rerun_resumes(data, tmp_path, capfd
     b = torch.load(job / "model.pt", weights_only=True)["state"]["net"]
     for k in a:
         assert torch.equal(a[k], b[k]), k
+    assert (ref / "log.csv").read_text().count("\n") == (job / "log.csv").read_text().count("\n")
+
+
+def test_tsc_resumes_between_dictionary_iterations(data, tmp_path, monkeypatch):
+    """TSC through the engine: killed after its second dictionary iteration, the rerun resumes there
+    and learns the dictionary an uninterrupted fit learns, bit for bit; its objective is logged per
+    iteration."""
+    from vadflow.methods.srnn.tsc import TSC
+
+    train_stores, _, train_feats, _ = data["features"]
+    inp, tiny = TINY["tsc"]
+    run = method_run("tsc", {**tiny, "dictionary_iterations": 4}, features=inp["features"], input=inp,
+                     trainer={"checkpoint_every_steps": 1})
+    full = train(run, train_stores, tmp_path / "full.pt", tmp_path / "full.csv", features=train_feats, device="cpu")
+    original = TSC.training_step
+
+    def crash(self, batch, ctx):
+        if ctx.step == 2:
+            raise KeyboardInterrupt
+        return original(self, batch, ctx)
+
+    monkeypatch.setattr(TSC, "training_step", crash)
+    with pytest.raises(KeyboardInterrupt):
+        train(run, train_stores, tmp_path / "m.pt", tmp_path / "m.csv", features=train_feats, device="cpu")
+    monkeypatch.setattr(TSC, "training_step", original)
+    again = train(run, train_stores, tmp_path / "m.pt", tmp_path / "m.csv", features=train_feats, device="cpu")
+    assert torch.equal(full["state"]["A"], again["state"]["A"])
+    import csv
+
+    with open(tmp_path / "m.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["stage"] for r in rows] == ["dictionary"] * 4 + ["final"]
+    objective = [float(r["loss"]) for r in rows]
+    assert all(b <= a + 1e-9 for a, b in zip(objective, objective[1:]))  # each step cannot increase it
 
 
 def test_a_batch_the_processes_cannot_share_is_refused(data, tmp_path):
