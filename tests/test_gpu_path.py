@@ -207,8 +207,8 @@ def _rank_processes() -> list:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("name, signal_name, params", [
-    ("lstm_ae", "SIGKILL", {"epochs": 40}),  # epoch mode; the rank dies
-    ("srnn_ae", "SIGUSR1", {"iterations": 150}),  # iteration mode; pre-emption warns one rank only
+    ("lstm_ae", "SIGKILL", {"epochs": 20}),  # epoch mode; the rank dies
+    ("srnn_ae", "SIGUSR1", {"iterations": 60}),  # iteration mode; pre-emption warns one rank only
 ])
 def test_a_stopped_rank_stops_the_job_and_the_rerun_resumes(name, signal_name, params, data, tmp_path, capfd):
     """SIGKILL to rank 1 mid-training: the launcher stops rank 0 (it would wait in a collective for 30
