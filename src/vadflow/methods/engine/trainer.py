@@ -141,8 +141,9 @@ class TorchMethod(Method):
 
     @abstractmethod
     def train_dataset(self, videos: Sequence[VideoInput], stage: Stage) -> torch.utils.data.Dataset:
-        """A map-style dataset; its items are collated into batches (``default_collate``). It is
-        pickled into DataLoader workers: it must hold data, not the method or its model."""
+        """A map-style dataset; its items are collated into batches by its ``collate`` method if it
+        has one, else ``default_collate``. It is pickled into DataLoader workers: it must hold data,
+        not the method or its model."""
 
     @abstractmethod
     def configure_optimizers(self, stage: Stage) -> torch.optim.Optimizer | dict[str, torch.optim.Optimizer]:
@@ -493,7 +494,7 @@ class Engine:
             generator=torch.Generator().manual_seed(_seed_of(self.method.seed, *seed_parts)),
             num_workers=t.num_workers,
             pin_memory=self.ctx.device == "cuda",
-            collate_fn=torch.utils.data.default_collate,
+            collate_fn=getattr(dataset, "collate", torch.utils.data.default_collate),
             persistent_workers=False,
         )
         return self.fabric.setup_dataloaders(loader, use_distributed_sampler=False)

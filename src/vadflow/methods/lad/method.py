@@ -14,15 +14,15 @@ many normal bags; a frame's score is the highest score of the segments its clip 
 
 Batches are drawn by ``RandomDraws``: item i of a dataset far longer than any run is a draw made by
 a generator seeded with (seed, i), so the engine's random indices give reproducible, resumable
-batches of any composition. A draw returns the pair's data itself (clip rows, targets), gathered on
-the CPU in the data loader: the engine moves the batch to the training device, and the dataset holds
-only arrays (never the method or its model), as DataLoader workers need.
+batches of any composition. A batch's data (clip rows, targets) is gathered on the CPU by the
+dataset's ``collate`` in the data loader: the engine moves the batch to the training device, and the
+dataset holds only arrays (never the method or its model), as DataLoader workers need.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -48,22 +48,27 @@ DRAWS = 2**31 - 1
 
 
 class RandomDraws(torch.utils.data.Dataset):
-    """Item i = ``draw(np.random.Generator seeded with (seed, i))``; ``draw`` is a picklable object
+    """Item i = ``draw.ids(np.random.Generator seeded with (seed, i))``, the ids of one training pair;
+    ``collate`` gathers a batch's data at once (``draw.gather``). ``draw`` is a picklable object
     holding the data it draws from."""
 
-    def __init__(self, draw: Callable[[np.random.Generator], Any], seed: int):
+    def __init__(self, draw: Any, seed: int):
         self.draw, self.seed = draw, int(seed)
 
     def __len__(self) -> int:
         return DRAWS
 
-    def __getitem__(self, i: int) -> Any:
-        return self.draw(np.random.default_rng([self.seed, int(i)]))
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.draw.ids(np.random.default_rng([self.seed, int(i)]))
+
+    def collate(self, items: list[torch.Tensor]) -> Any:
+        return self.draw.gather(torch.stack(items).reshape(-1))  # anomalous, normal, anomalous, ...
 
 
 class SegmentPairs:
     """LAD's draw: one segment of a random anomalous video (one showing its anomaly) and one of a
-    random normal video, as ``{"x": (2, K, D) clip rows, "category": (2,), "frames": (2, m·K)}``."""
+    random normal video; a batch of segment ids gathers ``{"x": (B, K, D) clip rows, "category": (B,),
+    "frames": (B, m·K) frame labels}``."""
 
     def __init__(self, rows: torch.Tensor, first_clip: torch.Tensor, targets: torch.Tensor,
                  segment_class: torch.Tensor, anomalous: list[np.ndarray], normal: list[np.ndarray], K: int):
@@ -75,24 +80,24 @@ class SegmentPairs:
         n = self.normal[rng.integers(len(self.normal))]
         return torch.tensor([a[rng.integers(len(a))], n[rng.integers(len(n))]])
 
-    def inputs(self, ids: torch.Tensor) -> torch.Tensor:
-        """(B,) segment ids -> (B, K, D) clip rows."""
-        return self.rows[self.first_clip[ids][:, None] + torch.arange(self.K)[None, :]]
-
-    def __call__(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        ids = self.ids(rng)
-        return {"x": self.inputs(ids), "category": self.segment_class[ids], "frames": self.targets[ids]}
+    def gather(self, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.rows[self.first_clip[ids][:, None] + torch.arange(self.K)[None, :]]
+        return {"x": x, "category": self.segment_class[ids], "frames": self.targets[ids]}
 
 
 class BagPairs:
-    """DeepMIL's draw: the bags (2, S, D) of a random anomalous video and a random normal one."""
+    """DeepMIL's draw: a random anomalous video and a random normal one; a batch of video ids gathers
+    their bags, (B, S, D)."""
 
     def __init__(self, bags: torch.Tensor, anomalous: list[int], normal: list[int]):
         self.bags, self.anomalous, self.normal = bags, anomalous, normal
 
-    def __call__(self, rng: np.random.Generator) -> torch.Tensor:
-        return self.bags[torch.tensor([self.anomalous[rng.integers(len(self.anomalous))],
-                                       self.normal[rng.integers(len(self.normal))]])]
+    def ids(self, rng: np.random.Generator) -> torch.Tensor:
+        return torch.tensor([self.anomalous[rng.integers(len(self.anomalous))],
+                             self.normal[rng.integers(len(self.normal))]])
+
+    def gather(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.bags[ids]
 
 
 def _split_by_label(videos: Sequence[VideoInput], name: str) -> tuple[list[int], list[int]]:
@@ -119,8 +124,8 @@ class ClipFeatureMethod(FeatureInput, TorchMethod):
     def clips(self, video: VideoInput) -> tuple[np.ndarray, np.ndarray]:
         return clip_rows(video, self.input.features)
 
-    def draws(self) -> Callable[[np.random.Generator], Any]:
-        """The picklable draw of one (anomalous, normal) training pair."""
+    def draws(self) -> "SegmentPairs | BagPairs":
+        """The picklable draw of (anomalous, normal) training pairs."""
         raise NotImplementedError
 
     def stages(self) -> list[Stage]:
@@ -191,8 +196,8 @@ class LadMultitask(ClipFeatureMethod):
 
     def training_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, torch.Tensor]:
         p = self.params
-        # (B/2, 2, ...) -> anomalous, normal, anomalous, ... (on the training device already)
-        x, y, frames = (batch[k].flatten(0, 1) for k in ("x", "category", "frames"))
+        # anomalous, normal, anomalous, ... (gathered by the loader, on the training device already)
+        x, y, frames = batch["x"], batch["category"], batch["frames"]
         logits, scores = ctx.model(x)
         out = multitask_loss(logits, scores, y, frames, p.lambda_cls, p.lambda_score)
         out["accuracy"] = (logits.argmax(1) == y).float().mean().detach()
@@ -258,7 +263,7 @@ class DeepMIL(ClipFeatureMethod):
 
     def training_step(self, batch: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
         p = self.params
-        scores = ctx.model(batch.flatten(0, 1)).reshape(-1, 2, p.segments)  # (B/2, 2, S, D) bags on the device
+        scores = ctx.model(batch).reshape(-1, 2, p.segments)  # (B, S, D) bags, anomalous/normal pairs
         return mil_ranking_loss(scores[:, 0], scores[:, 1], p.lambda_smooth, p.lambda_sparse)
 
     @torch.inference_mode()
