@@ -202,7 +202,7 @@ def _rank_processes() -> list:
     import psutil
 
     return [p for p in psutil.Process().children(recursive=True)
-            if "vadflow.methods.engine.launch" in " ".join(p.cmdline())]
+            if "vadflow.methods.rank" in " ".join(p.cmdline())]
 
 
 @pytest.mark.e2e

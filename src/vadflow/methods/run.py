@@ -22,7 +22,7 @@ from vadflow.methods import get_method_class
 from vadflow.data.supervision import admits
 from vadflow.detect import model_inputs
 from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput
-from vadflow.methods.engine import launch
+from vadflow.methods.engine import launch, ranks
 from vadflow.methods.engine.log import TrainLog, load_checkpoint, save_checkpoint
 from vadflow.runtime import flush_denormals, pick_device, report_gpu_peak, seed_everything, set_threads
 from vadflow.scores import VideoScores, frame_weighted_stats, write_scores
@@ -90,14 +90,14 @@ def train(
     them); each rank runs this function, and rank 0 alone writes the model, the log and the
     resume checkpoint."""
     run = as_run(run)
-    if run.trainer.devices > 1 and not launch.in_rank():
+    if run.trainer.devices > 1 and not ranks.in_rank():
         return launch.train_ranks(run, train_stores, model_out, log_csv, features=features, device=device,
                                   threads=threads)
-    writer = launch.rank() == 0
+    writer = ranks.rank() == 0
     flush_denormals()  # before torch starts its threads: the flag is per thread
     set_threads(threads)
     seed_everything(run.seed, deterministic=run.trainer.deterministic)
-    dev = pick_device(device, claim=not launch.in_rank())
+    dev = pick_device(device, claim=not ranks.in_rank())
     method = build(run, dev)
     videos = [v for v in open_videos(train_stores, features, run.supervision)
               if admits(run.supervision.value, v.frames.attrs.get("video_label"))]

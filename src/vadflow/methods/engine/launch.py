@@ -12,7 +12,7 @@ GPU while the others idle. Here the job's process is a supervisor that trains no
   ``srun --ntasks=N`` on the job's own allocation, so Slurm starts (and binds, and signals) the N
   tasks; each task maps ``SLURM_LOCALID`` to its rank.
 
-Both run ``python -m vadflow.methods.engine.launch <spec>``, which calls ``run.train`` as that rank
+Both run ``python -m vadflow.methods.rank <spec>``, which calls ``run.train`` as that rank
 (one node: multi-node training is not supported). The supervisor forwards SIGTERM/SIGUSR1 (a time
 limit, pre-emption) to the ranks, which agree on the step to stop at and checkpoint there; if a rank
 dies, the others are stopped and the job fails with that rank's exit status, so a rerun resumes from
@@ -36,45 +36,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from vadflow.errors import ConfigError, VadflowError
+from vadflow.errors import VadflowError
+from vadflow.methods.engine.ranks import EXIT_ERROR, EXIT_INTERRUPTED
 
-#: exit status of a rank stopped by a signal after a checkpoint (the job is to be rerun)
-EXIT_INTERRUPTED = 75
-#: exit status of a rank stopped by a VadflowError (its message is in the log)
-EXIT_ERROR = 2
 #: seconds the other ranks get to stop after one failed, before they are killed
 GRACE_SECONDS = 15.0
-
-
-def in_rank() -> bool:
-    """Whether this process is one rank of a multi-process job started by this launcher."""
-    return os.environ.get("VADFLOW_DDP") == "1"
-
-
-def rank() -> int:
-    return int(os.environ.get("RANK", "0")) if in_rank() else 0
-
-
-def cuda_devices(devices: int) -> Any:
-    """Fabric's ``devices`` on CUDA: a rank of N uses ``cuda:LOCAL_RANK`` of the GPUs it was given;
-    one process, the GPU ``pick_device`` claimed (the current device)."""
-    import torch
-
-    return devices if in_rank() else [torch.cuda.current_device()]
-
-
-def out_of_memory(run: Any, stage: Any, exc: BaseException) -> VadflowError:
-    """A CUDA out-of-memory error, said with its numbers and what to change."""
-    import torch
-
-    free, total = torch.cuda.mem_get_info()
-    peak = torch.cuda.max_memory_allocated() / 2**30
-    return VadflowError(
-        f"{run.name}: the GPU ran out of memory in stage {stage.name!r} (batch {stage.batch_size}; "
-        f"{total / 2**30:.1f} GiB card, {peak:.1f} GiB peak so far): {str(exc).splitlines()[0]}",
-        f"lower methods.{run.name}.params.batch_size, or set methods.{run.name}.trainer.precision: bf16-mixed, "
-        "or run on a card with more memory (VADFLOW_SLURM_GPU_MODEL; docs/cluster.md)",
-    )
 
 
 def _free_port() -> int:
@@ -138,7 +104,7 @@ def train_ranks(
         "features": {k: [str(p) for p in v] for k, v in (features or {}).items()},
         "device": dev, "threads": per_rank,
     }))
-    rank_cmd = [sys.executable, "-m", "vadflow.methods.engine.launch", str(spec)]
+    rank_cmd = [sys.executable, "-m", "vadflow.methods.rank", str(spec)]
     print(f"{run.name}: {n} processes ({'srun tasks of Slurm job ' + os.environ['SLURM_JOB_ID'] if srun else 'on this node'}), "
           f"device {dev}, {per_rank} thread(s) each", file=sys.stderr, flush=True)
     try:
@@ -210,37 +176,3 @@ def _supervise(procs: list[subprocess.Popen], prefixes: list[str]) -> list[int]:
         for r in readers:
             r.join(timeout=5)
     return [p.returncode for p in procs]
-
-
-def _slurm_rank_env() -> None:
-    """Under ``srun``: this task's rank from Slurm's variables (one node)."""
-    if "SLURM_PROCID" in os.environ and "LOCAL_RANK" not in os.environ:
-        os.environ["RANK"] = os.environ["SLURM_PROCID"]
-        os.environ["LOCAL_RANK"] = os.environ.get("SLURM_LOCALID", os.environ["SLURM_PROCID"])
-        if int(os.environ.get("SLURM_NNODES", "1")) > 1:
-            raise ConfigError("a training job spans several nodes", "training runs on one node: drop nodes from its resources")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """One rank: ``python -m vadflow.methods.engine.launch <spec.json>``."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    spec = json.loads(Path(args[0]).read_text())
-    _slurm_rank_env()
-    from vadflow.methods.engine.trainer import TrainingInterrupted
-    from vadflow.methods.run import train
-
-    try:
-        train(spec["run"], spec["train_stores"], spec["model_out"], spec["log_csv"],
-              features=spec["features"], device=spec["device"], threads=spec["threads"])
-    except TrainingInterrupted as exc:
-        print(f"rank {rank()}: {exc}", file=sys.stderr, flush=True)
-        return EXIT_INTERRUPTED
-    except VadflowError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        Path(f"{args[0]}.error-{rank():04d}").write_text(json.dumps({"message": exc.message, "hint": exc.hint}))
-        return EXIT_ERROR
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -293,6 +293,18 @@ def cpu_precision(precision: str) -> str:
     return precision
 
 
+def _out_of_memory(run: Any, stage: Stage, exc: BaseException) -> VadflowError:
+    """A CUDA out-of-memory error, said with its numbers and what to change."""
+    free, total = torch.cuda.mem_get_info()
+    peak = torch.cuda.max_memory_allocated() / 2**30
+    return VadflowError(
+        f"{run.name}: the GPU ran out of memory in stage {stage.name!r} (batch {stage.batch_size}; "
+        f"{total / 2**30:.1f} GiB card, {peak:.1f} GiB peak so far): {str(exc).splitlines()[0]}",
+        f"lower methods.{run.name}.params.batch_size, or set methods.{run.name}.trainer.precision: bf16-mixed, "
+        "or run on a card with more memory (VADFLOW_SLURM_GPU_MODEL; docs/cluster.md)",
+    )
+
+
 class Engine:
     def __init__(self, method: TorchMethod, ctx: FitContext):
         self.method = method
@@ -308,7 +320,7 @@ class Engine:
         from lightning.fabric import Fabric
         from lightning.fabric.plugins.environments import LightningEnvironment
 
-        from vadflow.methods.engine.launch import cuda_devices
+        from vadflow.methods.engine.ranks import cuda_devices
 
         # the ranks' environment comes from our launcher (never Slurm's task count: engine.launch)
         plugins = [LightningEnvironment()]
@@ -606,9 +618,7 @@ class Engine:
                 for o in optimizers.values():
                     o.step()
         except torch.cuda.OutOfMemoryError as exc:
-            from vadflow.methods.engine.launch import out_of_memory
-
-            raise out_of_memory(method.run, stage, exc) from None
+            raise _out_of_memory(method.run, stage, exc) from None
         pos.step += 1
         values = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in out.items()}
         values, stop, by_time = self._agreed(values)
