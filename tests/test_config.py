@@ -93,8 +93,9 @@ def test_variant_loop(cfg):
 
 def test_table_spec(cfg):
     assert table_spec(cfg, "table3") == (
-        ["walkway", "digits_appearance", "digits_motion"], ["conv_ae", "tsc", "srnn_ae", "anomalynet", "adv3d_cae",
-                                                          "dissociation_ae", "lad_multitask", "deepmil"]
+        ["walkway", "digits_appearance", "digits_motion"],
+        ["frame_difference", "mean_frame_distance", "conv_ae", "tsc", "srnn_ae", "anomalynet", "adv3d_cae",
+         "dissociation_ae", "lad_multitask", "deepmil"]
     )
 
 
@@ -140,7 +141,7 @@ def test_table_cells_swap_entries(cfg):
     cells = table_cells(cfg, "table3")
     assert ("walkway", "srnn_ae", "srnn_ae") in cells
     assert ("digits_motion", "srnn_ae", "srnn_ae_raw") in cells and ("digits_motion", "conv_ae", "conv_ae") in cells
-    assert len(cells) == 14  # 3 x 3, and AnomalyNet, the 3D AE, Chang et al., the LAD network and DeepMIL on the
+    assert len(cells) == 20  # 5 x 3 (the two floors, Conv-AE, TSC, sRNN-AE), and AnomalyNet, the 3D AE, Chang et al., the LAD network and DeepMIL on the
     # walkway only (null digits cells)
 
 

@@ -31,7 +31,7 @@ from conftest import method_run
 from tiny_methods import TINY, kind_of, make_contract_data
 from vadflow.data.supervision import admits
 from vadflow.errors import ConfigError, VadflowError
-from vadflow.methods import method_infos
+from vadflow.methods import get_method_class, method_infos
 from vadflow.methods.api import FitContext
 from vadflow.methods.engine import trainer as engine_trainer
 from vadflow.methods.engine.log import TrainLog
@@ -39,8 +39,8 @@ from vadflow.methods.engine.trainer import TorchMethod
 from vadflow.methods.run import build, open_videos, score, train
 from vadflow.scores import read_scores
 
-#: the methods the engine trains (the others fit in scikit-learn on the CPU)
-TORCH = sorted(n for n in TINY if n not in ("nearest_subspace", "ocsvm"))
+#: the methods the engine trains (the others fit in scikit-learn, or are parameter-free, on the CPU)
+TORCH = sorted(n for n in TINY if issubclass(get_method_class(n), TorchMethod))
 #: methods DDP can run (TSC codes every sequence in each iteration: one process)
 DDP = [n for n in TORCH if not method_infos()[n].single_process]
 #: the tiny cases with their randomness off, so that one and two processes can be compared

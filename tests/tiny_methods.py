@@ -28,6 +28,8 @@ TINY = {
     "dissociation_ae": ({"clip_length": 5, "height": 16, "width": 16, "color": "rgb"},
                         {"channels": [4, 4, 8], "clusters": 2, "pretrain_epochs": 1, "alternate_epochs": 1,
                          "batch_size": 4, "clip_step": 4, "kmeans_clips": 4}),
+    "frame_difference": ({}, {}),
+    "mean_frame_distance": ({"height": 32}, {"chunk": 5}),
     "lad_multitask": ({"features": ["rgb", "flow"]}, {"clips": 2, "hidden": 4, "fc": [8, 8], "iterations": 4,
                                                       "batch_size": 4, "log_every": 2}),
     "deepmil": ({"features": ["rgb", "flow"]}, {"segments": 4, "hidden": [8, 4], "iterations": 4, "batch_size": 4,

@@ -217,7 +217,7 @@ def resolve_method(cfg: dict[str, Any], name: str) -> "MethodRun":
         method=entry["method"],
         label=entry.get("label", info.label if name == entry["method"] else f"{info.label} ({name})"),
         supervision=Supervision.parse(entry.get("supervision", info.supervision), f"{where}.supervision"),
-        seed=entry.get("seed", cfg.get("seed", 0)),
+        seed=seeds_of(cfg, name)[0],
         input=params_from_dict(InputSpec, {**default_input, **entry.get("input", {})}, f"{where}.input"),
         params=params_from_dict(info.Params, entry.get("params", {}), f"{where}.params"),
         resources=resources,
@@ -289,17 +289,93 @@ def _resolve_fusion(cfg: dict[str, Any], name: str, entry: dict[str, Any]) -> "M
         method="late_fusion",
         label=entry.get("label", f"{streams['spatial'].label} + {streams['temporal'].label} (late fusion)"),
         supervision=Supervision.parse(entry.get("supervision", streams["spatial"].supervision)),
-        seed=entry.get("seed", cfg.get("seed", 0)),
+        seed=seeds_of(cfg, name)[0],
         input=InputSpec(),
         params=params,
         resources={"mem_mb": 2000, "runtime": 10, "threads": 1},
     )
 
 
+#: the name of an entry's run with another seed: <entry>.seed<s>
+SEED_VARIANT = re.compile(r"^(?P<base>.+)\.seed(?P<seed>\d+)$")
+
+
+def seed_variant(name: str, seed: int) -> str:
+    return f"{name}.seed{seed}"
+
+
+def seed_base(name: str) -> tuple[str, int | None]:
+    """(entry, seed) of a seed variant's name; (name, None) for any other entry."""
+    m = SEED_VARIANT.match(name)
+    return (m["base"], int(m["seed"])) if m else (name, None)
+
+
+def _is_seeded(cfg: dict[str, Any], name: str) -> bool:
+    from vadflow.methods import method_info
+
+    entry = _variant_entry(cfg["methods"], name)
+    if "fusion" in entry:
+        return _is_seeded(cfg, entry["fusion"]["spatial"]) or _is_seeded(cfg, entry["fusion"]["temporal"])
+    return "method" in entry and method_info(entry["method"]).seeded
+
+
+def seeds_of(cfg: dict[str, Any], name: str) -> list[int]:
+    """The seeds an entry trains with: its own ``seeds``; else the run's ``seeds`` unless the entry
+    sets its own ``seed``; else just its seed. A method whose result does not depend on the seed (a
+    floor) trains once; a seed variant is one run. A fusion has its streams' seeds."""
+    entry = cfg["methods"][name]
+    if not _is_seeded(cfg, name):
+        return [int(entry.get("seed", cfg.get("seed", 0)))]
+    if "seeds" in entry:
+        return [int(s) for s in entry["seeds"]]
+    if "seeds" in cfg and "seed" not in entry:
+        return [int(s) for s in cfg["seeds"]]
+    return [int(entry.get("seed", cfg.get("seed", 0)))]
+
+
+def expand_seeds(cfg: dict[str, Any]) -> None:
+    """Give every entry with several seeds one more entry per further seed, ``<name>.seed<s>``, the same
+    entry with that seed (in place; a late fusion fuses its streams' runs of the same seed). The
+    workflow trains, scores and evaluates them like any entry; tables gather them under the entry."""
+    methods = cfg["methods"]
+    for name in list(methods):
+        base, seed = seed_base(name)
+        if seed is not None and not (base in methods and seed in seeds_of(cfg, base)[1:]):
+            raise ConfigError(f"methods.{name}: names ending in .seed<N> are the workflow's runs of an entry "
+                              "with another seed", "rename the entry, or list the seeds under its seeds:")
+    variants = []
+    for name in [n for n in methods if seed_base(n)[1] is None]:
+        seeds = seeds_of(cfg, name)
+        entry = methods[name]
+        if "fusion" in entry and len(seeds) > 1:
+            streams = [entry["fusion"]["spatial"], entry["fusion"]["temporal"]]
+            if any(seeds_of(cfg, s) != seeds for s in streams):
+                raise ConfigError(f"methods.{name}: a late fusion with seeds {seeds} needs both streams trained "
+                                  f"with the same seeds ({', '.join(streams)})", "give the streams the same seeds:")
+        for s in seeds[1:]:
+            if seed_variant(name, s) in methods:  # expanded already (the config is checked twice)
+                continue
+            variant = {k: v for k, v in entry.items() if k != "seeds"}
+            variant["seed"] = s
+            if "fusion" in entry:
+                variant["fusion"] = {**entry["fusion"], "spatial": seed_variant(entry["fusion"]["spatial"], s),
+                                     "temporal": seed_variant(entry["fusion"]["temporal"], s)}
+            variants.append((seed_variant(name, s), variant))
+    for name, variant in variants:
+        methods[name] = variant
+
+
+def seed_runs(cfg: dict[str, Any], name: str) -> list[str]:
+    """The entry and its seed variants (``expand_seeds``), in seed order."""
+    return [name] + [seed_variant(name, s) for s in seeds_of(cfg, name)[1:] if seed_variant(name, s) in cfg["methods"]]
+
+
 def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
-    """Everything that can be checked before any job runs (command-line strings are parsed in place)."""
+    """Everything that can be checked before any job runs (command-line strings are parsed in place).
+    Seed variants are added to ``methods`` (``expand_seeds``)."""
     coerce_cli_strings(cfg, load_schema())
     validate_schema(cfg, source)
+    expand_seeds(cfg)
     for name, ds in cfg["datasets"].items():
         adapter = ds["adapter"]
         if adapter == "synthetic":

@@ -17,6 +17,7 @@ from vadflow.config import (
     gpu_model,
     job_resources,
     resolve_method,
+    seed_runs,
     table_cells,
     table_spec,
     blocked_rows,
@@ -169,7 +170,14 @@ def job_resource(job, name):
 
 
 def table_results(table):
-    return sorted({f"results/{d}/{m}.json" for d, _, m in table_cells(config, table)})
+    """The results of every cell of a table: each entry's, and its runs with the other seeds."""
+    return sorted({f"results/{d}/{r}.json" for d, _, m in table_cells(config, table) for r in seed_runs(config, m)})
+
+
+def table_seeds(table):
+    """The seed summaries of the cells whose entry trains with several seeds."""
+    return sorted({f"results/{d}/seeds/{m}.json" for d, _, m in table_cells(config, table)
+                   if len(seed_runs(config, m)) > 1})
 
 
 def figure_methods(dataset):

@@ -23,3 +23,23 @@ rule evaluate:
         ENV
     script:
         "../scripts/evaluate.py"
+
+
+rule seed_summary:
+    """An entry trained with several seeds (seeds:): every seed's figures, their mean and standard deviation."""
+    input:
+        lambda wildcards: [f"results/{wildcards.dataset}/{m}.json" for m in seed_runs(config, wildcards.method)],
+    output:
+        "results/{dataset}/seeds/{method}.json",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        "logs/evaluate/{dataset}/{method}.seeds.log",
+    benchmark:
+        "logs/benchmarks/evaluate/{dataset}/{method}.seeds.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/seed_summary.py"

@@ -53,6 +53,7 @@ rule table3:
     """Frame-level AUC of every method on every dataset (Table 3 of Luo et al.; a table in every paper)."""
     input:
         results=table_results("table3"),
+        seeds=table_seeds("table3"),
         figures=table_figures("table3"),
     output:
         csv="reports/table3.csv",
@@ -87,6 +88,7 @@ for _table, _spec in config.get("reports", {}).items():
             f"report_{_table}"
         input:
             results=table_results(_table),
+            seeds=table_seeds(_table),
             **({"published": published_file(_spec["published"])} if _spec.get("published") else {}),
         output:
             csv=_spec["output"],

@@ -15,4 +15,5 @@ with logged(sm.log[0]):
         sm.output.csv,
         sm.output.md,
         use=sm.params.use,
+        seed_paths=list(sm.input.seeds),
     )

@@ -142,6 +142,7 @@ def evaluate(
         "dataset": dataset,
         "method": attrs["name"],
         "method_id": attrs["method"],
+        "seed": (attrs.get("config") or {}).get("seed"),
         "label": attrs["label"],
         "supervision": attrs["supervision"],
         "convention": convention,
@@ -171,3 +172,30 @@ def evaluate(
     with atomic_path(out_json) as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return result
+
+
+def seed_summary(results: Sequence[dict[str, Any]], out_json: str | Path | None = None) -> dict[str, Any]:
+    """One entry on one dataset trained with several seeds (``seeds:``; the results of the entry and of
+    its ``<entry>.seed<s>`` runs): every seed's frame AUC in each convention and EER, and per figure the
+    mean, the sample standard deviation (n − 1) and n. Written to ``out_json`` when given."""
+    first = results[0]
+    runs = [{"method": r["method"], "seed": r.get("seed"), "frame_auc": r["frame_auc"], "eer": r.get("eer"),
+             "frame_auc_ci": r.get("frame_auc_ci")} for r in results]
+    figures: dict[str, dict[str, Any]] = {}
+    for key in sorted({k for r in results for k, v in r["frame_auc"].items() if isinstance(v, (int, float))}):
+        values = [float(r["frame_auc"][key]) for r in results if isinstance(r["frame_auc"].get(key), (int, float))]
+        figures[key] = _spread(values)
+    eers = [float(r["eer"]) for r in results if isinstance(r.get("eer"), (int, float))]
+    summary = {"dataset": first["dataset"], "method": first["method"], "label": first["label"],
+               "seeds": [r.get("seed") for r in results], "frame_auc": figures,
+               "eer": _spread(eers) if eers else None, "runs": runs}
+    if out_json is not None:
+        with atomic_path(out_json) as tmp:
+            tmp.write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _spread(values: Sequence[float]) -> dict[str, Any]:
+    v = np.asarray(values, np.float64)
+    return {"values": [float(x) for x in v], "mean": float(v.mean()),
+            "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "n": int(len(v))}

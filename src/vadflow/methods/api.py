@@ -139,6 +139,8 @@ class MethodInfo:
     fp32_only: str = ""
     #: why the method trains in one process (trainer.devices > 1 refused at config check); "" = DDP works
     single_process: str = ""
+    #: whether its result depends on the seed (False: a parameter-free floor; `seeds:` skips it)
+    seeded: bool = True
 
     def load(self) -> type["Method"]:
         module, _, cls = self.implementation.partition(":")
@@ -279,6 +281,12 @@ class FitContext:
     device: str = "cpu"
     checkpoint: Path | None = None  # the resume checkpoint (None: no resume)
     fingerprint: str = ""  # identifies the run; a checkpoint of another run is not resumed
+    #: the checkpoint of the finished run, kept so that a longer run can extend it (None: not kept)
+    final: Path | None = None
+    #: the fingerprint without the training length: a finished run with this one and no more steps is extended
+    extend_fingerprint: str = ""
+    #: the training length (the value of the method's ``TorchMethod.budget`` param)
+    budget: int = 0
 
 
 class Method(ABC):

@@ -63,11 +63,20 @@ def resume_path(model_out: str | Path) -> Path:
     return Path(model_out).with_suffix(".resume.pt")
 
 
-def fingerprint(run: MethodRun, videos: Sequence[VideoInput]) -> str:
+def final_path(model_out: str | Path) -> Path:
+    """Where training keeps the checkpoint of the finished run (optimiser and random state included),
+    which a longer run of the same entry extends: beside the model (not a workflow output)."""
+    return Path(model_out).with_suffix(".final.pt")
+
+
+def fingerprint(run: MethodRun, videos: Sequence[VideoInput], without: str | None = None) -> str:
     """What a resume checkpoint must match: the method entry (not how often it checkpoints)
-    and the training videos with their feature stores."""
+    and the training videos with their feature stores; ``without`` leaves a param out (the
+    training length, for the checkpoint a longer run extends)."""
     d = run.to_dict()
     d["trainer"] = {k: v for k, v in d["trainer"].items() if k not in TrainerParams.CADENCE}
+    if without is not None:
+        d["params"] = {k: v for k, v in d["params"].items() if k != without}
     d["videos"] = [[str(v.frames.path), sorted(str(f.path) for f in v.features.values())] for v in videos]
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -111,7 +120,12 @@ def train(
         print(f"training {run.name} ({run.method}, {run.supervision.value}) on {len(videos)} videos, device {dev}",
               file=sys.stderr)
     log = TrainLog(log_csv if writer else None)
-    ctx = FitContext(log=log, device=dev, checkpoint=resume_path(model_out), fingerprint=fingerprint(run, videos))
+    budget = getattr(method, "budget", None)  # the param a longer run raises (TorchMethod.budget)
+    length = getattr(run.params, budget, None) if budget else None
+    ctx = FitContext(log=log, device=dev, checkpoint=resume_path(model_out), fingerprint=fingerprint(run, videos),
+                     final=final_path(model_out) if length is not None else None,
+                     extend_fingerprint=fingerprint(run, videos, without=budget) if length is not None else "",
+                     budget=int(length or 0))
     t0 = time.perf_counter()
     try:
         method.fit(videos, ctx)

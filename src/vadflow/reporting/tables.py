@@ -45,28 +45,83 @@ def row_label(cell, datasets: Sequence[str], row: str, own: Sequence[dict[str, A
     return (first["label"], first["supervision"]) if first else (row, "")
 
 
+def seed_lookup(
+    summaries: Sequence[dict[str, Any]], use: dict[str, dict[str, str]] | None = None
+) -> Callable[[str, str], dict[str, Any] | None]:
+    """(dataset, row) -> the seed summary of that cell (``evaluation.results.seed_summary``), if its
+    entry trained with several seeds."""
+    by_key = {(s["dataset"], s["method"]): s for s in summaries}
+    return lambda d, row: by_key.get((d, cell_method(use, d, row)))
+
+
+def seed_cells(summary: dict[str, Any] | None, convention: str) -> list[str]:
+    """Mean and standard deviation over the seeds (in %) and their number, as three CSV columns."""
+    fig = ((summary or {}).get("frame_auc") or {}).get(convention)
+    return [_pct(fig["mean"]), _pct(fig["sd"]), str(fig["n"])] if fig else ["", "", ""]
+
+
+def seed_text(summary: dict[str, Any] | None, convention: str) -> str:
+    """``; 71.20 ± 0.90 (3 seeds)`` after a cell's figure, or nothing."""
+    fig = ((summary or {}).get("frame_auc") or {}).get(convention)
+    return f"; {100 * fig['mean']:.2f} ± {100 * fig['sd']:.2f} ({fig['n']} seeds)" if fig else ""
+
+
+SEED_NOTE = ("After ';': the mean ± standard deviation of the figure over the entry's training seeds (seeds:,"
+             " n − 1 in the deviation); the figure and interval before it are the first seed's."
+             " Every seed's figures: results/<dataset>/seeds/<method>.json.")
+
+
+def floor_notes(cell, datasets: Sequence[str], methods: Sequence[str], convention: str) -> list[str]:
+    """A note for every learned cell whose interval lies entirely below the parameter-free floor's (the
+    floor row of that dataset with the higher figure; vadflow.methods.floor)."""
+    from vadflow.methods.floor import FLOORS
+
+    notes = []
+    for d in datasets:
+        floors = [r for m in methods if (r := cell(d, m)) and r.get("method_id") in FLOORS
+                  and auc_interval(r, convention) and r["frame_auc"].get(convention) is not None]
+        if not floors:
+            continue
+        floor = max(floors, key=lambda r: r["frame_auc"][convention])
+        low = auc_interval(floor, convention)[0]
+        for m in methods:
+            r = cell(d, m)
+            if not r or r.get("method_id") in FLOORS or not auc_interval(r, convention):
+                continue
+            ci = auc_interval(r, convention)
+            if ci[1] < low:
+                notes.append(f"Below the floor: {r['label']} on {d} ({_pct(ci[0])}–{_pct(ci[1])}) lies entirely below"
+                             f" {floor['label']} ({_pct(low)}–{_pct(auc_interval(floor, convention)[1])}).")
+    return notes
+
+
 def auc_table(
     results: Sequence[dict[str, Any]],
     datasets: Sequence[str],
     methods: Sequence[str],
     convention: str,
     use: dict[str, dict[str, str]] | None = None,
+    summaries: Sequence[dict[str, Any]] = (),
 ) -> tuple[list[str], list[list[str]], list[list[str]]]:
     """Header and rows of the frame-AUC table in the chosen convention: the CSV's (one column per
-    dataset, then each dataset's interval as two columns) and the Markdown's (``82.00 [78.10, 85.60]``)."""
+    dataset, then each dataset's interval as two columns, and with seeds each dataset's mean, sd and
+    number of seeds) and the Markdown's (``82.00 [78.10, 85.60]; 81.20 ± 0.90 (3 seeds)``)."""
     from vadflow.evaluation.bootstrap import format_with_interval
 
-    cell = cell_lookup(results, use)
+    cell, seeds = cell_lookup(results, use), seed_lookup(summaries, use)
     header = ["method", "supervision"] + list(datasets) + [f"{d} {end}" for d in datasets for end in ("ci_low", "ci_high")]
+    if summaries:
+        header += [f"{d} {end}" for d in datasets for end in ("seed_mean", "seed_sd", "seeds")]
     rows, md_rows = [], []
     for m in methods:
         label, sup = row_label(cell, datasets, m, results)
         cells = [_pct(cell(d, m)["frame_auc"][convention]) if cell(d, m) else "" for d in datasets]
         intervals = [x for d in datasets for x in interval_cells(cell(d, m), convention)]
-        rows.append([label, sup] + cells + intervals)
+        spread = [x for d in datasets for x in seed_cells(seeds(d, m), convention)] if summaries else []
+        rows.append([label, sup] + cells + intervals + spread)
         md_rows.append([label, sup] + [
             format_with_interval(cell(d, m)["frame_auc"][convention], auc_interval(cell(d, m), convention))
-            if cell(d, m) else "" for d in datasets])
+            + seed_text(seeds(d, m), convention) if cell(d, m) else "" for d in datasets])
     return header, rows, md_rows
 
 
@@ -175,16 +230,19 @@ def write_table3(
     md_path: str | Path,
     dataset_notes: dict[str, str] | None = None,
     use: dict[str, dict[str, str]] | None = None,
+    seed_paths: Sequence[str | Path] = (),
 ) -> None:
-    """The AUC comparison table every paper has (its Table 3 in Luo et al.)."""
-    results = load_results(result_paths)
-    header, rows, md_rows = auc_table(results, datasets, methods, convention, use)
+    """The AUC comparison table every paper has (its Table 3 in Luo et al.). ``result_paths`` may hold
+    the runs of other seeds too (``seed_paths``: their summaries); rows are the configured entries."""
+    results, summaries = load_results(result_paths), load_results(seed_paths)
+    header, rows, md_rows = auc_table(results, datasets, methods, convention, use, summaries)
     notes = [
         f"Cells: {CONVENTIONS[convention]}, in %." + interval_note(results),
         "Supervision: U = unsupervised (normal training videos only), W = weakly (video labels), F = fully (frame labels).",
         "Raw micro and macro AUC, EER, event-level TP/FA, and where there are pixel masks pixel-level AUC and"
         " RBDC/TBDC of every cell are in results/<dataset>/<method>.json (docs/evaluation.md).",
-    ] + use_notes(use)
+    ] + ([SEED_NOTE] if summaries else []) + use_notes(use)
+    notes += floor_notes(cell_lookup(results, use), datasets, methods, convention)
     for d, text in (dataset_notes or {}).items():
         notes.append(f"{d}: {text}")
     write_table(header, rows, csv_path, md_path, title="Frame-level AUC (%)", notes=[f"- {n}" for n in notes],
@@ -225,14 +283,17 @@ def write_paper_table(
     convention: str,
     csv_path: str | Path,
     md_path: str | Path,
+    seed_paths: Sequence[str | Path] = (),
 ) -> None:
     """A paper's table in long form: one row per (method, dataset), ours beside the published figure.
 
     ``spec.metric`` (default auc, in the configured convention) is the compared value;
-    ``spec.columns`` adds result fields; ``spec.plot`` also draws ``<output>.png``.
+    ``spec.columns`` adds result fields; ``spec.plot`` also draws ``<output>.png``; ``seed_paths``: the
+    seed summaries of rows trained with several seeds (mean, sd and n of the AUC as three columns).
     """
-    results = load_results(result_paths)
+    results, summaries = load_results(result_paths), load_results(seed_paths)
     cell = cell_lookup(results, spec.get("use"))
+    seeds = seed_lookup(summaries, spec.get("use"))
     paper = spec.get("paper", {})
     published = published_table(spec["published"]) if spec.get("published") else None
     compare = spec.get("compare", {})
@@ -249,8 +310,10 @@ def write_paper_table(
         return [_published(figure)] + [""] * len(paper_columns)
 
     with_ci = metric == "auc"
+    with_seeds = with_ci and bool(summaries)
     header = ["method", "supervision", "dataset", "computed_on", metric, "paper", *columns,
-              *[f"{c} (paper)" for c in paper_columns], *(["auc_ci_low", "auc_ci_high"] if with_ci else [])]
+              *[f"{c} (paper)" for c in paper_columns], *(["auc_ci_low", "auc_ci_high"] if with_ci else []),
+              *(["auc_seed_mean", "auc_seed_sd", "seeds"] if with_seeds else [])]
     rows = []
     paper_points: dict[str, dict[str, Any]] = {}  # {row: {dataset: figure}} for the plot
     for m in spec["methods"]:
@@ -275,6 +338,7 @@ def write_paper_table(
                 *[format_field(c, metric_value(r, c, convention)) for c in columns],
                 *paper_figures[1:],
                 *(interval_cells(r, convention) if with_ci else []),
+                *(seed_cells(seeds(d, m), convention) if with_seeds else []),
             ])
     if published is not None:  # the competitors: their published figures, not run here
         by_paper_name = {compare.get(d, d): d for d in spec["datasets"]}
@@ -282,7 +346,8 @@ def write_paper_table(
             d = by_paper_name[paper_dataset]
             paper_figures = figures(figure)
             rows.append([row, "", d, "not run here (published figure only)", "", paper_figures[0],
-                         *[""] * len(columns), *paper_figures[1:], *(["", ""] if with_ci else [])])
+                         *[""] * len(columns), *paper_figures[1:], *(["", ""] if with_ci else []),
+                         *(["", "", ""] if with_seeds else [])])
     what = f"{CONVENTIONS[convention]}, in %" if metric == "auc" else f"the results field {metric!r}"
     source = (
         f" ({published.paper}, {published.caption}; src/vadflow/published/{published.ref.split('/')[0]}.yaml)"
@@ -297,6 +362,11 @@ def write_paper_table(
     ] + [f"- {n}" for n in use_notes(spec.get("use"))]
     if compared:
         notes.append(f"- Compared: {', '.join(compared)} (a stand-in, not the same data).")
+    if with_seeds:
+        notes.append("- auc_seed_mean, auc_seed_sd, seeds: the AUC's mean and standard deviation (n − 1) over the"
+                     " entry's training seeds (seeds:), and their number; auc and its interval are the first seed's."
+                     " Every seed's figures: results/<dataset>/seeds/<method>.json.")
+    notes += [f"- {n}" for n in floor_notes(cell, spec["datasets"], spec["methods"], convention)] if with_ci else []
     if not_run:
         notes.append("- not run: rows whose backbone needs a checkpoint this installation has not been given"
                      " (set the feature spec's weights: to the file; nothing is downloaded).")
@@ -316,13 +386,16 @@ def write_paper_table(
             bar_figure(results, spec, convention, png)
         notes.append(f"- Figure: {Path(png).name}" + (" (hollow squares: the paper's figures)." if "x" in spec["plot"] else "."))
     md_header, md_rows = header, rows
-    if with_ci:  # the Markdown shows the interval in the AUC's cell
+    if with_ci:  # the Markdown shows the interval (and the seeds' spread) in the AUC's cell
         notes[0] += interval_note(results)
-        md_header, md_rows = header[:-2], []
+        extra = 5 if with_seeds else 2
+        md_header, md_rows = header[:-extra], []
         for row in rows:
-            low, high = row[-2:]
+            low, high = row[-extra:][:2]
             cell_text = f"{row[4]} [{low}, {high}]" if row[4] and low else row[4]
-            md_rows.append([*row[:4], cell_text, *row[5:-2]])
+            if with_seeds and row[-3]:
+                cell_text += f"; {row[-3]} ± {row[-2]} ({row[-1]} seeds)"
+            md_rows.append([*row[:4], cell_text, *row[5:-extra]])
     write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes, md_header=md_header, md_rows=md_rows,
                 cards=protocol_cards(results, cell, spec["datasets"], spec["methods"]))
 

@@ -62,6 +62,7 @@ def gradient_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class DissociationAE(ClipAutoencoder):
+    budget = "alternate_epochs"  # the last stage's length: a run is extended by more alternation epochs
     colors = ("rgb", "gray")
     manual_optimization = True
 

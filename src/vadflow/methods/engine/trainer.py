@@ -127,6 +127,9 @@ class TorchMethod(Method):
     manual_optimization: ClassVar[bool] = False
     #: clip the gradient norm to this before each step (automatic mode); 0 = off
     grad_clip: float = 0.0
+    #: the params field that sets the length of the last stage (epochs or iterations): a finished run
+    #: is extended to a larger value of it instead of being trained again (``FitContext.final``)
+    budget: ClassVar[str] = "epochs"
     model: nn.Module
 
     # what a method says ------------------------------------------------------------
@@ -346,28 +349,36 @@ class Engine:
         return fabric
 
     def _load_resume(self) -> dict[str, Any] | None:
+        """The resume checkpoint of this run; else the finished run this one extends (the same run
+        with a last stage no longer than this one's); else None."""
+        say = (lambda text: print(text, file=sys.stderr)) if self.fabric.is_global_zero else (lambda text: None)
         path = self.ctx.checkpoint
-        if path is None or not path.exists():
-            return None
-        ckpt = load_checkpoint(path)
-        if ckpt.get("fingerprint") != self.ctx.fingerprint:
-            if self.fabric.is_global_zero:
-                print(f"resume checkpoint {path} belongs to another configuration: starting afresh", file=sys.stderr)
-            return None
-        p = ckpt["position"]
-        if self.fabric.is_global_zero:
-            print(f"resuming from {path}: stage {p['stage_index']}, epoch {p['epoch']}, step {p['step']}",
-                  file=sys.stderr)
-        return ckpt
+        if path is not None and path.exists():
+            ckpt = load_checkpoint(path)
+            if ckpt.get("fingerprint") == self.ctx.fingerprint:
+                p = ckpt["position"]
+                say(f"resuming from {path}: stage {p['stage_index']}, epoch {p['epoch']}, step {p['step']}")
+                return ckpt
+            say(f"resume checkpoint {path} belongs to another configuration: not resumed")
+        final = self.ctx.final
+        if final is not None and final.exists() and self.ctx.extend_fingerprint:
+            ckpt = load_checkpoint(final)
+            if ckpt.get("extend_fingerprint") == self.ctx.extend_fingerprint and ckpt["budget"] <= self.ctx.budget:
+                say(f"extending the finished run {final} from {self.method.budget} {ckpt['budget']} to "
+                    f"{self.ctx.budget}")
+                return ckpt
+        return None
 
     def _rank_rng(self, saved: Any) -> dict[str, Any]:
         """This rank's RNG state from a checkpoint's (a list, one per rank; a dict from one process)."""
         return saved[self.fabric.global_rank] if isinstance(saved, list) else saved
 
-    def _save(self, pos: _Position, optimizers: dict[str, torch.optim.Optimizer]) -> None:
-        """Every rank calls this at the same step (the RNG states are gathered); rank 0 writes."""
+    def _save(self, pos: _Position, optimizers: dict[str, torch.optim.Optimizer], final: bool = False) -> None:
+        """Every rank calls this at the same step (the RNG states are gathered); rank 0 writes: the resume
+        checkpoint, or (``final``) the finished run's, which a longer run of it extends."""
         self._last_save = time.monotonic()
-        if self.ctx.checkpoint is None:
+        path = self.ctx.final if final else self.ctx.checkpoint
+        if path is None:
             return
         rng = _rng_state(self._cuda_device())
         if self.fabric.world_size > 1:
@@ -379,6 +390,8 @@ class Engine:
         save_checkpoint(
             {
                 "fingerprint": self.ctx.fingerprint,
+                "extend_fingerprint": self.ctx.extend_fingerprint,
+                "budget": self.ctx.budget,
                 "vadflow_version": __version__,
                 "position": {**pos.__dict__, "sums": dict(pos.sums)},
                 "model": self.raw_model.state_dict(),
@@ -387,7 +400,7 @@ class Engine:
                 "rng": rng,
                 "log": self.ctx.log.rows,
             },
-            self.ctx.checkpoint,
+            path,
         )
 
     def _cuda_device(self) -> torch.device | None:
@@ -435,13 +448,14 @@ class Engine:
                 if resume is not None and si < resume["position"]["stage_index"]:
                     continue
                 into = resume if resume is not None and si == resume["position"]["stage_index"] else None
-                self._run_stage(si, stage, videos, into, last=si + 1 == len(stages))
+                pos, optimizers = self._run_stage(si, stage, videos, into, last=si + 1 == len(stages))
                 resume = None
+            self._save(pos, optimizers, final=True)  # what a longer run of this one continues from
         # the resume checkpoint stays until the caller has written the final model (run.train removes it)
 
     def _run_stage(
         self, si: int, stage: Stage, videos: Sequence[VideoInput], resume: dict[str, Any] | None, last: bool
-    ) -> None:
+    ) -> tuple[_Position, dict[str, torch.optim.Optimizer]]:
         method, fabric = self.method, self.fabric
         if stage.batch_size % self.world:
             raise ConfigError(
@@ -478,6 +492,7 @@ class Engine:
             self._check_ranks_agree(stage)
         if not last:  # the next stage starts afresh from here (its start hook runs again on resume)
             self._save(_Position(stage_index=si + 1), optimizers)
+        return pos, optimizers
 
     def _check_ranks_agree(self, stage: Stage) -> None:
         """Every rank must hold the same model after a stage (DDP keeps them so, unless a network

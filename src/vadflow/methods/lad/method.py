@@ -115,7 +115,9 @@ def _split_by_label(videos: Sequence[VideoInput], name: str) -> tuple[list[int],
 
 class ClipFeatureMethod(FeatureInput, TorchMethod):
     """Methods on clip feature rows (``input.features``: I3D specs), trained for ``params.iterations``
-    steps of ``batch_size`` / 2 pairs (one anomalous, one normal item) that ``_draw`` makes."""
+    steps of ``batch_size`` / 2 pairs (one anomalous, one normal item) that ``draws`` makes."""
+
+    budget = "iterations"
 
     def __init__(self, run: MethodRun, device: str = "cpu"):
         super().__init__(run, device)

@@ -27,6 +27,7 @@ RMS_ALPHA = 0.9
 
 
 class SRNNAEMethod(CellSequences, TorchMethod):
+    budget = "iterations"
     #: {iteration: model state} every ``snapshot_every`` iterations (test-selection measurement only)
     snapshots: dict[int, dict[str, torch.Tensor]]
 

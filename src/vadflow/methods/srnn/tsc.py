@@ -56,6 +56,7 @@ class _OneItem(torch.utils.data.Dataset):
 
 class TSC(CellSequences, TorchMethod):
     manual_optimization = True
+    budget = "dictionary_iterations"
     A: torch.Tensor
     gamma: float
 
