@@ -158,3 +158,29 @@ def bar_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], conventi
 def _field_label(path: str) -> str:
     """``method_stats.code_sparsity`` -> ``code sparsity``; ``params.K`` -> ``K``."""
     return path.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def scale_trend_figure(trends: Sequence[dict[str, Any]], out: str | Path, convention: str = "minmax_micro") -> None:
+    """Frame AUC against training steps (log scale), one panel per entry (``benchmarks/scale_trend.py``
+    writes each trend): ours with the bootstrap interval over test videos as error bars, the floors
+    (dotted) and the paper's figure (dashed) as horizontal lines; each point names its cumulative CPU-hours."""
+    fig, axes = plt.subplots(1, len(trends), figsize=(4.2 * len(trends), 3.6), squeeze=False)
+    for ax, t in zip(axes[0], trends):
+        pts = t["points"]
+        x = [p["steps"] for p in pts]
+        y = [100 * p["frame_auc"][convention] for p in pts]
+        ci = [(p.get("frame_auc_ci") or {}).get(convention) for p in pts]
+        err = np.array([[yy - 100 * c[0], 100 * c[1] - yy] if c else [0, 0] for yy, c in zip(y, ci)]).T
+        ax.errorbar(x, y, yerr=err, marker="o", color="C0", capsize=3, label="ours (95 % interval over test videos)")
+        for xx, yy, p in zip(x, y, pts):
+            ax.annotate(f"{p['factor']}x, {p['train_cpu_hours_cumulative']:.2f} CPU-h", (xx, yy), fontsize=7,
+                        textcoords="offset points", xytext=(4, -12))
+        for (name, fig_auc), style in zip(sorted(t.get("floors", {}).items()), (":", (0, (1, 3)))):
+            ax.axhline(100 * fig_auc[convention], color="0.4", ls=style, lw=1, label=f"floor: {name}")
+        if t.get("paper") is not None:
+            ax.axhline(t["paper"], color="C3", ls="--", lw=1, label="paper")
+        ax.set_xscale("log", base=2)
+        ax.set(xlabel="training steps", ylabel="frame AUC (%)", title=f"{t['label']}\n{t['dataset']}")
+        ax.title.set_fontsize(9)
+        ax.legend(fontsize=6.5, loc="lower right")
+    _save(fig, out)

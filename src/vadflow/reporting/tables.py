@@ -157,7 +157,7 @@ def metric_value(result: dict[str, Any] | None, path: str, convention: str) -> A
 PERCENT_FIELDS = {
     "eer", "eer_raw", "pixel_auc.minmax", "pixel_auc.raw", "rbdc_tbdc.rbdc", "rbdc_tbdc.tbdc",
     "events.precision", "events.recall", "selection_on_test.best_auc", "selection_on_test.inflation",
-    "category_accuracy",
+    "category_accuracy", "method_stats.explained_energy",
 }
 
 

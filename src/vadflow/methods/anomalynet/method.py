@@ -159,22 +159,31 @@ class AnomalyNetMethod(FeatureInput, TorchMethod):
     # scoring --------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def sample_errors(self, samples: np.ndarray) -> np.ndarray:
-        """(N, S, C) -> (N, S) float64: ||x − B s||²₂ of every sample."""
+    def sample_errors(self, samples: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        """(N, S, C) -> (N, S) float64: ||x − B s||²₂ of every sample, and how much the codes carry:
+        ``explained_energy`` = Σ||B s||² / Σ||x||² and ``active_codes`` = the mean number of coefficients
+        above 1e-3 in magnitude per sample. A score whose codes explain almost nothing is ||x||² (= 1 for
+        l2-normalised samples) up to noise: docs/papers/anomalynet.md (λ = 0.5 and ISTA on the walkway)."""
         self.model.eval()
         B = self.model.dictionary()
-        out = []
+        out, explained, energy, active, count = [], 0.0, 0.0, 0.0, 0
         n, S, C = samples.shape
         step = max(1, self.params.score_batch_size)
         for b in range(0, n, step):
             x = torch.from_numpy(samples[b : b + step]).to(self.device).reshape(-1, C)
             s = self.model(x)
-            out.append(((x - s @ B.T) ** 2).sum(-1).reshape(-1, S).double().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, S))
+            recon = s @ B.T
+            out.append(((x - recon) ** 2).sum(-1).reshape(-1, S).double().cpu().numpy())
+            explained += float((recon.double() ** 2).sum())
+            energy += float((x.double() ** 2).sum())
+            active += float((s.abs() > 1e-3).sum())
+            count += len(x)
+        stats = {"explained_energy": explained / energy if energy else 0.0, "active_codes": active / max(count, 1)}
+        return (np.concatenate(out) if out else np.zeros((0, S))), stats
 
     def score_video(self, video: VideoInput) -> VideoScores:
         samples, frame_index = self.units(video)
-        errors = self.sample_errors(samples)  # (N, S)
+        errors, stats = self.sample_errors(samples)  # (N, S)
         unit_scores = errors.mean(axis=1)  # sec. 5.2: the average error of all patches
         maps = None
         levels = self._levels(video)
@@ -186,7 +195,7 @@ class AnomalyNetMethod(FeatureInput, TorchMethod):
                 offset += w.shape[1]
             L = levels[0][-1]
             maps = np.mean(per_spec, axis=0).reshape(-1, L, L)[frame_index]
-        return VideoScores(scores=unit_scores[frame_index], maps=maps)
+        return VideoScores(scores=unit_scores[frame_index], maps=maps, stats=stats)
 
     def state(self) -> dict[str, Any]:
         return {"net": self.model.state_dict(), "d_x": self.model.d_x, "n_atoms": self.model.d_s}
