@@ -201,3 +201,39 @@ def test_a_table_names_published_figures_on_file(cfg):
 def test_every_shipped_config_file_validates(name):
     """Each top-level config a README or docs command names (with its includes) passes the checks."""
     load_config(REPO / "config" / name)
+
+
+@pytest.mark.parametrize("method, key, value", [("adv3d_cae", "epochs", -3), ("conv_ae", "epochs", 0),
+                                                ("srnn_ae", "iterations", 0), ("conv_ae", "batch_size", 0),
+                                                ("dissociation_ae", "lr", -1.0)])
+def test_training_lengths_and_rates_are_range_checked_with_the_config(cfg, method, key, value):
+    """Before any job runs, not in the training job after decode and features (issue 31)."""
+    cfg["methods"][method].setdefault("params", {})[key] = value
+    with pytest.raises(ConfigError, match=f"methods.{method}[a-z0-9_]*.params.{key} must"):
+        check_config(cfg)
+
+
+def test_paths_beside_the_root_expand_environment_variables(tmp_path, monkeypatch):
+    """${VAR} in an adapter option or a split list is expanded as in a root; an unset one is an error
+    naming the key (not a literal '${...}' path in a failing job), unless the dataset is left out anyway."""
+    from vadflow.config import missing_checkpoint
+
+    monkeypatch.setenv("AVENUE_ROOT", str(tmp_path))
+    monkeypatch.setenv("AVENUE_MASKS", str(tmp_path / "masks"))
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    cfg = {"datasets": {"avenue": {"adapter": "avenue", "root": "${AVENUE_ROOT}",
+                                   "options": {"masks_dir": "${AVENUE_MASKS}/labels"}},
+                        "gone": {"adapter": "avenue", "root": "${NOT_SET_ANYWHERE}",
+                                 "options": {"masks_dir": "${NOT_SET_ANYWHERE}/x"}}},
+           "methods": {"conv_ae": {"method": "conv_ae"}},
+           "features": {"r50": {"kind": "frame", "backbone": "resnet50", "weights": "${NOT_SET_ANYWHERE}/r50.pth"}},
+           "reports": {"table3": {}}}
+    check_config(cfg)
+    assert cfg["datasets"]["avenue"]["options"]["masks_dir"] == f"{tmp_path}/masks/labels"
+    assert cfg["datasets"]["gone"]["options"]["masks_dir"] == "${NOT_SET_ANYWHERE}/x"  # left out: not checked
+    cfg["methods"]["r50_entry"] = {"method": "tsc", "input": {"features": ["r50"]}}
+    assert "names NOT_SET_ANYWHERE, which is not set" in missing_checkpoint(cfg, "r50_entry")
+    monkeypatch.delenv("AVENUE_MASKS")
+    cfg["datasets"]["avenue"]["options"]["masks_dir"] = "${AVENUE_MASKS}/labels"
+    with pytest.raises(ConfigError, match=r"datasets.avenue.options.masks_dir is '\$\{AVENUE_MASKS\}/labels'.*AVENUE_MASKS"):
+        check_config(cfg)

@@ -376,6 +376,16 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
     coerce_cli_strings(cfg, load_schema())
     validate_schema(cfg, source)
     expand_seeds(cfg)
+    for name, ds in cfg["datasets"].items():  # paths beside the root: ${VAR} as in roots (an unset one: an error)
+        if ds.get("adapter") != "synthetic" and dataset_root(cfg, name) is not None:
+            for key in ("options", "split"):
+                if key in ds:
+                    ds[key] = _expand_paths(ds[key], f"datasets.{name}.{key}")
+    for key, spec in cfg.get("features", {}).items():  # an unset variable: the checkpoint is missing (row not run)
+        if isinstance(spec.get("weights"), str):
+            spec["weights"] = expand_vars(spec["weights"])[0]
+    if cfg.get("detect"):
+        cfg["detect"]["videos"] = _expand_paths(cfg["detect"]["videos"], "detect.videos")
     for name, ds in cfg["datasets"].items():
         adapter = ds["adapter"]
         if adapter == "synthetic":
@@ -429,23 +439,45 @@ def check_config(cfg: dict[str, Any], source: str = "the config") -> None:
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
+def expand_vars(text: str) -> tuple[str, list[str]]:
+    """``text`` with ``${VAR}`` / ``${VAR:-default}`` and a leading ``~`` expanded, and the names of the
+    variables it needed that are not set (those are left as written)."""
+    missing: list[str] = []
+
+    def expand(m: re.Match) -> str:
+        value = os.environ.get(m["name"]) or m["default"]
+        if value is None:
+            missing.append(m["name"])
+            return m[0]
+        return value
+
+    return os.path.expanduser(_VAR.sub(expand, text)), missing
+
+
 def dataset_root(cfg: dict[str, Any], dataset: str) -> Path | None:
     """A real dataset's root with ``${VAR}`` / ``${VAR:-default}`` and ``~`` expanded;
     None where it names an environment variable that is not set (the dataset is not available)."""
     root = cfg["datasets"][dataset].get("root")
     if root is None:
         return None
-    missing = []
+    expanded, missing = expand_vars(root)
+    return None if missing else Path(expanded)
 
-    def expand(m: re.Match) -> str:
-        value = os.environ.get(m["name"]) or m["default"]
-        if value is None:
-            missing.append(m["name"])
-            return ""
-        return value
 
-    expanded = _VAR.sub(expand, root)
-    return None if missing else Path(os.path.expanduser(expanded))
+def _expand_paths(node: Any, where: str) -> Any:
+    """Every string of ``node`` (a path an adapter option or a split names) with ``${VAR}`` expanded; an
+    unset variable is an error naming the key (the dataset itself is available)."""
+    if isinstance(node, dict):
+        return {k: _expand_paths(v, f"{where}.{k}") for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_paths(v, f"{where}[{i}]") for i, v in enumerate(node)]
+    if isinstance(node, str) and "$" in node:
+        expanded, missing = expand_vars(node)
+        if missing:
+            raise ConfigError(f"{where} is {node!r}, which names the environment variable(s) {', '.join(missing)}, "
+                              "not set", f"set {' and '.join(missing)}, or write the path itself")
+        return expanded
+    return node
 
 
 def available_datasets(cfg: dict[str, Any], datasets: list[str]) -> tuple[list[str], list[str]]:
@@ -504,8 +536,12 @@ def missing_checkpoint(cfg: dict[str, Any], name: str) -> str | None:
             continue
         if spec.weights is None:
             return f"needs a checkpoint of {spec.backbone}: set features.{key}.weights"
-        if not Path(os.path.expandvars(spec.weights)).expanduser().is_file():
-            return f"needs a checkpoint of {spec.backbone}: features.{key}.weights = {spec.weights} is not a file"
+        path, unset = expand_vars(spec.weights)
+        if unset:
+            return (f"needs a checkpoint of {spec.backbone}: features.{key}.weights = {spec.weights} names "
+                    f"{', '.join(unset)}, which is not set")
+        if not Path(path).is_file():
+            return f"needs a checkpoint of {spec.backbone}: features.{key}.weights = {path} is not a file"
     return None
 
 

@@ -18,6 +18,25 @@ from vadflow.errors import ConfigError
 
 P = TypeVar("P")
 
+#: counts every method that has them needs at least 1 of: checked with the config, so that `epochs: 0` or
+#: `batch_size: -3` fails before any job runs (a method's own __post_init__ checks what is particular to it)
+AT_LEAST_ONE = frozenset({
+    "epochs", "iterations", "dictionary_iterations", "pretrain_epochs", "alternate_epochs", "batch_size",
+    "score_batch_size", "clip_step", "seq_len", "log_every", "K", "segments", "clips", "kmeans_clips",
+    "train_step", "train_stride", "chunk",
+})
+#: rates that cannot be negative (0 is allowed: a part held fixed, as Chang et al.'s centres in a test)
+NOT_NEGATIVE = frozenset({"lr", "lr_decayed", "centre_lr", "weight_decay", "beta", "lam", "lam1", "lam2",
+                          "adversarial_weight", "lambda_cls", "lambda_score", "lambda_smooth", "lambda_sparse"})
+
+
+def check_range(key: str, value: Any, where: str) -> None:
+    """The ranges of ``AT_LEAST_ONE`` and ``NOT_NEGATIVE``, for any dataclass that has these fields."""
+    if key in AT_LEAST_ONE and isinstance(value, int) and not isinstance(value, bool) and value < 1:
+        raise ConfigError(f"{where}.{key} must be at least 1, got {value}", f"give {where}.{key} a positive count")
+    if key in NOT_NEGATIVE and isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        raise ConfigError(f"{where}.{key} must not be negative, got {value}", f"give {where}.{key} a value >= 0")
+
 
 def _default_of(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
@@ -76,6 +95,8 @@ def params_from_dict(cls: type[P], d: Mapping[str, Any] | None, where: str = "pa
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}", f"known keys: {', '.join(fields)}")
     kwargs = {k: coerce(k, v, _default_of(fields[k]), where) for k, v in d.items()}
+    for k, v in kwargs.items():
+        check_range(k, v, where)
     try:
         return cls(**kwargs)
     except ConfigError as exc:
