@@ -6,7 +6,8 @@ import csv
 import json
 from pathlib import Path
 
-from vadflow.reporting.tables import format_field, result_field, write_paper_table, write_table3
+from vadflow.reporting.cells import result_field
+from vadflow.reporting.tables import format_field, write_paper_table, write_table3
 
 
 def _result(tmp: Path, dataset: str, method: str, auc: float, **extra) -> Path:

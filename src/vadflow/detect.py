@@ -35,68 +35,10 @@ import numpy as np
 from vadflow import __version__
 from vadflow.atomic import atomic_path
 from vadflow.errors import CheckpointError, DataError, VadflowError
+from vadflow.provenance import zarr_attrs
 
 #: the default event threshold on the calibrated scale: above every training frame
 DEFAULT_THRESHOLD = 1.0
-
-
-# --------------------------------------------------------------------------- #
-# What a checkpoint records (called by training)
-# --------------------------------------------------------------------------- #
-
-
-def model_inputs(frame_store, feature_stores: dict[str, Any]) -> dict[str, Any]:
-    """The decode settings, frame size and colour of a training video, and every feature spec the
-    method reads with the specs it is computed from (``{key: {**spec, source: key}}``, ids kept).
-    Stores not written by the workflow's steps (made by hand) give ``{"missing": why}``."""
-    try:
-        return _model_inputs(frame_store, feature_stores)
-    except KeyError as exc:
-        return {"missing": f"the training store {frame_store.path} has no {exc} attribute (not written by"
-                           " vadflow's decode step)"}
-
-
-def _model_inputs(frame_store, feature_stores: dict[str, Any]) -> dict[str, Any]:
-    from vadflow.features.spec import key_of
-    from vadflow.features.store import FeatureStore
-
-    attrs = frame_store.attrs
-    features: dict[str, dict[str, Any]] = {}
-
-    def walk(store: FeatureStore, key: str) -> str:
-        a = store.attrs
-        if "spec_id" not in a or "spec" not in a:  # not written by the feature step (e.g. made by hand)
-            features[key] = {"spec": None, "spec_id": None, "store": str(store.path)}
-            return key
-        key = key_of(a["spec_id"])
-        if key not in features:
-            spec = dict(a["spec"])
-            source = Path(a.get("source") or "")
-            source_attrs = _zarr_attrs(source) if source.exists() else {}
-            if "spec_id" in source_attrs:  # computed from another feature store
-                spec["source"] = walk(FeatureStore(source), key_of(source_attrs["spec_id"]))
-            features[key] = {"spec": spec, "spec_id": a["spec_id"]}
-        return key
-
-    keys = [walk(store, key) for key, store in feature_stores.items()]
-    return {
-        "decode": dict(attrs["decode"]),
-        "height": int(attrs["height"]),
-        "width": int(attrs["width"]),
-        "color": attrs["decode"]["color"],
-        "fps": float(attrs.get("fps") or 10.0),
-        "features": features,
-        "feature_keys": dict(zip(feature_stores, keys)),  # the method's input key -> the spec's key
-    }
-
-
-def _zarr_attrs(path: Path) -> dict[str, Any]:
-    import zarr
-
-    try:
-        return dict(zarr.open_group(str(path), mode="r").attrs)
-    except Exception:  # not a Zarr group
-        return {}
 
 
 # --------------------------------------------------------------------------- #
@@ -240,7 +182,7 @@ def prepare_video(source: Path, inputs: dict[str, Any], cache: Path, *, device: 
 
     frames = cache / "frames" / f"{source.stem}.zarr"
     digest = sha256_of(source) if source.is_file() else None
-    if frames.exists() and (digest is None or _zarr_attrs(frames).get("source_sha256") != digest):
+    if frames.exists() and (digest is None or zarr_attrs(frames).get("source_sha256") != digest):
         shutil.rmtree(frames)  # another file of the same name: decode it afresh
         for old in (cache / "features").glob(f"*/{source.stem}.zarr"):
             shutil.rmtree(old)
@@ -294,7 +236,7 @@ def write_overlay(frame_store: Path, maps: np.ndarray, fps: float, out: Path, ch
 
     from vadflow.data.ffmpeg_tools import ffmpeg_exe
     from vadflow.data.store import FrameStore
-    from vadflow.evaluation.metrics import _resize_frame
+    from vadflow.evaluation.basics import resize_map
 
     store = FrameStore(frame_store)
     n, h, w = store.n_frames, store.attrs["height"], store.attrs["width"]
@@ -315,7 +257,7 @@ def write_overlay(frame_store: Path, maps: np.ndarray, fps: float, out: Path, ch
                 frames = store.read(start, min(n, start + chunk)).astype(np.float32)
                 if frames.shape[-1] == 1:
                     frames = np.repeat(frames, 3, axis=-1)
-                heat = (np.stack([_resize_frame(np.asarray(m, np.float32), (h, w))
+                heat = (np.stack([resize_map(np.asarray(m, np.float32), (h, w))
                                   for m in maps[start:start + len(frames)]]) - low) / span
                 heat = np.clip(heat, 0, 1)[..., None]
                 red = np.concatenate([255 * heat, 64 * heat, np.zeros_like(heat)], axis=-1)
@@ -343,7 +285,7 @@ def detect_video(model: str | Path, ckpt: dict[str, Any], source: Path, out: Pat
 
     inputs = ckpt["inputs"]
     frames, features = prepare_video(source, inputs, cache, device=device, threads=threads)
-    fps = float(_zarr_attrs(frames).get("fps") or inputs["fps"])
+    fps = float(zarr_attrs(frames).get("fps") or inputs["fps"])
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)
         score(model, [frames], tmp / "scores.zarr", features={k: [p] for k, p in features.items()},

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 
 from vadflow.reporting.figures import plot_roc, write_roc_csv
-from vadflow.reporting.tables import load_results
+from vadflow.reporting.cells import load_results
 from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

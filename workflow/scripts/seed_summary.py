@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 
 from vadflow.evaluation.results import seed_summary
-from vadflow.reporting.tables import load_results
+from vadflow.reporting.cells import load_results
 from vadflow.workflow import logged
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -21,7 +21,7 @@ from typing import Callable, Hashable, Iterable, Mapping
 
 import numpy as np
 
-from vadflow.data.layout import Manifest, VideoEntry
+from vadflow.data.manifest import Manifest, VideoEntry
 from vadflow.errors import DataError
 
 Group = Hashable
@@ -146,7 +146,7 @@ SPLIT_KEYS = ("test_fraction", "seed", "test_list", "train_list")
 def entry_video_label(entry: VideoEntry) -> int:
     """1 if the video holds an anomaly: its stated video label, else its frame annotation; a video
     without either (the official training videos of UCSD, Avenue, ...) is normal."""
-    from vadflow.data.layout import load_labels
+    from vadflow.data.manifest import load_labels
 
     if entry.video_label is not None:
         return int(bool(entry.video_label))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from vadflow.data.layout import Manifest, VideoEntry
+from vadflow.data.manifest import Manifest, VideoEntry
 from vadflow.errors import DataError
 
 REGIMES = ("unsupervised", "weakly", "fully")

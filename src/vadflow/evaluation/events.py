@@ -95,7 +95,7 @@ def detect_events(scores: np.ndarray, params: EventParams = EventParams(), *, no
                   ) -> list[tuple[int, int, int]]:
     """Detected events of one video as (start, end, peak frame), [start, end) in frames. ``normalise``
     False: the scores are on a scale of their own already (``vadflow detect``'s calibrated one)."""
-    from vadflow.evaluation.metrics import minmax_normalise
+    from vadflow.evaluation.basics import minmax_normalise
 
     s = minmax_normalise(scores) if normalise else np.asarray(scores, np.float64)
     peaks = [i for i, _ in persistent_maxima(s, params.persistence) if s[i] >= params.threshold]

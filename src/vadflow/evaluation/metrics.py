@@ -10,14 +10,13 @@ side instead of silently picking one.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
-from scipy import ndimage
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from vadflow.errors import DataError
+from vadflow.evaluation.basics import minmax_normalise, required_detections, resize_map
 
 __all__ = [
     "minmax_normalise",
@@ -28,23 +27,6 @@ __all__ = [
     "pixel_level_roc",
     "evaluate_video_scores",
 ]
-
-
-def minmax_normalise(scores: np.ndarray) -> np.ndarray:
-    """Rescale one video's scores to [0, 1].
-
-    Methods' raw scores drift between videos (e.g. reconstruction error depends
-    on scene content); per-video rescaling is what most papers do before
-    pooling frames. A constant video carries no ranking information and maps to
-    all zeros rather than dividing by zero.
-    """
-    values = np.asarray(scores, dtype=np.float64)
-    if values.size == 0:
-        return values.copy()
-    low, high = values.min(), values.max()
-    if high == low:
-        return np.zeros_like(values)
-    return (values - low) / (high - low)
 
 
 # --------------------------------------------------------------------------- #
@@ -235,31 +217,6 @@ def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray) -> float:
 # --------------------------------------------------------------------------- #
 
 
-def _resize_frame(frame_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinearly resize one anomaly map to the mask resolution."""
-    if frame_map.shape == shape:
-        return frame_map
-    factors = (shape[0] / frame_map.shape[0], shape[1] / frame_map.shape[1])
-    resized = ndimage.zoom(frame_map, factors, order=1)
-    if resized.shape != shape:  # zoom rounds the output size; guard against off-by-one
-        raise AssertionError(f"bilinear resize produced {resized.shape}, expected {shape}")
-    return resized
-
-
-def _required_detections(n_gt_pixels: int, coverage: float) -> int:
-    """Smallest k with k / n >= coverage, evaluated exactly as that ratio.
-
-    ``ceil(coverage * n)`` alone is wrong in floating point: 0.4 * 15 is
-    6.000000000000001, yet 6 of 15 pixels is exactly 40 %.
-    """
-    k = max(1, math.ceil(coverage * n_gt_pixels))
-    while k > 1 and (k - 1) / n_gt_pixels >= coverage:
-        k -= 1
-    while k < n_gt_pixels and k / n_gt_pixels < coverage:
-        k += 1
-    return k
-
-
 def _frame_critical_values(
     maps: Mapping[str, np.ndarray],
     masks: Mapping[str, np.ndarray],
@@ -318,7 +275,7 @@ def _critical_values(
         video_critical = np.empty(video_maps.shape[0])
         video_low, video_high = np.inf, -np.inf
         for index, (frame_map, frame_mask) in enumerate(zip(video_maps, video_masks)):
-            frame_map = _resize_frame(frame_map, mask_shape)
+            frame_map = resize_map(frame_map, mask_shape)
             video_low = min(video_low, frame_map.min())
             video_high = max(video_high, frame_map.max())
             n_gt = int(frame_mask.sum())
@@ -326,7 +283,7 @@ def _critical_values(
                 video_critical[index] = frame_map.max()
             else:
                 inside = frame_map[frame_mask]
-                k = _required_detections(n_gt, coverage)
+                k = required_detections(n_gt, coverage)
                 video_critical[index] = np.partition(inside, n_gt - k)[n_gt - k]
         # Min-max is monotone, so normalising the critical values equals
         # normalising the maps first, without holding resized maps in memory.

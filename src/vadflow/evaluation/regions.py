@@ -245,7 +245,7 @@ def region_track_detection(
     """RBDC and TBDC of anomaly maps (T, h, w) against pixel masks (T, H, W), on the videos of
     ``masks``; maps are resized bilinearly to the masks (as for pixel AUC). ``normalise``: maps
     min-max normalised per video first (the tables' convention), else raw."""
-    from vadflow.evaluation.metrics import _required_detections, _resize_frame
+    from vadflow.evaluation.basics import required_detections, resize_map
 
     params = params or RegionParams()
     labelled, region_sizes, track_of = _ground_truth(masks)
@@ -253,13 +253,13 @@ def region_track_detection(
     n_tracks = int(track_of.max()) + 1 if n_regions else 0
     track_sizes = np.bincount(track_of[1:], minlength=n_tracks) if n_regions else np.zeros(0, int)
     # regions a track needs detected: the smallest k with k / size >= α, as the 40 % pixel rule counts
-    track_need = np.array([_required_detections(int(s), params.alpha) for s in track_sizes], np.int64)
+    track_need = np.array([required_detections(int(s), params.alpha) for s in track_sizes], np.int64)
     frame_events = _numba("_frame_events")
     parts, n_frames = [], 0
     for name, lab in labelled.items():
         video_parts, lo, hi = [], np.inf, -np.inf
         for f, frame_lab in zip(np.asarray(maps[name], np.float64), lab):
-            f = _resize_frame(f, lab.shape[1:])
+            f = resize_map(f, lab.shape[1:])
             lo, hi = min(lo, f.min()), max(hi, f.max())
             ids = np.unique(frame_lab[frame_lab > 0])
             local = np.searchsorted(ids, frame_lab) + 1  # 1-based within the frame

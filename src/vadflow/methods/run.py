@@ -20,7 +20,7 @@ from vadflow import __version__
 from vadflow.errors import ConfigError
 from vadflow.methods import get_method_class
 from vadflow.data.supervision import admits
-from vadflow.detect import model_inputs
+from vadflow.provenance import model_inputs
 from vadflow.methods.api import FitContext, Method, MethodRun, Supervision, TrainerParams, VideoInput
 from vadflow.methods.engine import launch, ranks
 from vadflow.methods.engine.log import TrainLog, load_checkpoint, save_checkpoint

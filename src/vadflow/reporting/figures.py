@@ -91,7 +91,7 @@ def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], conven
     """A parameter sweep (e.g. Luo et al. Fig. 8: AUC and code sparsity against the number of
     layers K): one panel per y field, one line per dataset, x read from each result. ``published``
     ({row: {dataset: figure}}, AUC in %) adds the paper's points at the same x, hollow, beside ours."""
-    from vadflow.reporting.tables import cell_lookup, metric_value, result_field
+    from vadflow.reporting.cells import cell_lookup, metric_value, result_field
 
     cell = cell_lookup(results, spec.get("use"))
     x_path, ys = spec["plot"]["x"], spec["plot"]["y"]
@@ -128,7 +128,7 @@ def sweep_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], conven
 def bar_figure(results: Sequence[dict[str, Any]], spec: dict[str, Any], convention: str, out: str | Path) -> None:
     """One bar per row (method) and dataset, one panel per y field (e.g. Chang et al. Fig. 8a:
     the score gap of the appearance cue, the motion cue and both)."""
-    from vadflow.reporting.tables import cell_lookup, metric_value
+    from vadflow.reporting.cells import cell_lookup, metric_value
 
     cell = cell_lookup(results, spec.get("use"))
     ys, methods, datasets = spec["plot"]["y"], list(spec["methods"]), list(spec["datasets"])

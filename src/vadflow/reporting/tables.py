@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from vadflow.atomic import atomic_path
 from vadflow.config import cell_method
+from vadflow.reporting.cells import cell_lookup, load_results, metric_value
 from vadflow.evaluation.results import CONVENTIONS
 from vadflow.reporting.published import published_table
 
 
-def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
-    return [json.loads(Path(p).read_text()) for p in paths]
-
-
 def _pct(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.2f}"
-
-
-def cell_lookup(
-    results: Sequence[dict[str, Any]], use: dict[str, dict[str, str]] | None = None
-) -> Callable[[str, str], dict[str, Any] | None]:
-    """(dataset, row) -> the result of that cell: the row's own entry, or the one ``use`` swaps in."""
-    by_key = {(r["dataset"], r["method"]): r for r in results}
-    return lambda d, row: by_key.get((d, cell_method(use, d, row)))
 
 
 def use_notes(use: dict[str, dict[str, str | None]] | None) -> list[str]:
@@ -134,23 +122,6 @@ def interval_cells(result: dict[str, Any] | None, convention: str) -> list[str]:
     """The interval's two ends in %, as the CSVs' two extra columns."""
     ci = auc_interval(result, convention)
     return [_pct(ci[0]), _pct(ci[1])] if ci else ["", ""]
-
-
-def result_field(result: dict[str, Any] | None, path: str) -> Any:
-    """A dotted path into a results JSON (``auc``, ``params.K``, ``method_stats.code_sparsity``)."""
-    value: Any = result
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def metric_value(result: dict[str, Any] | None, path: str, convention: str) -> Any:
-    """``auc`` is the frame AUC in the table's convention; any other path is read as it is."""
-    if path == "auc":
-        return result["frame_auc"].get(convention) if result else None
-    return result_field(result, path)
 
 
 #: results fields that are fractions, shown in % (besides auc and frame_auc.*)

@@ -26,7 +26,7 @@ import numpy as np
 
 from vadflow.data.decode import VIDEO_EXTENSIONS, natural_key
 from vadflow.data.adapters.common import listing
-from vadflow.data.layout import Manifest, VideoEntry, labels_to_intervals, load_mat, register_adapter
+from vadflow.data.manifest import Manifest, VideoEntry, labels_to_intervals, load_mat, register_adapter
 from vadflow.errors import DataError
 
 _MASK_FILE = re.compile(r"(\d+)_label\.mat$", re.IGNORECASE)

@@ -35,7 +35,7 @@ import numpy as np
 
 from vadflow.data.adapters.common import resolve_in_root
 from vadflow.data.decode import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-from vadflow.data.layout import Manifest, VideoEntry, labels_to_intervals, load_labels, load_mat, register_adapter
+from vadflow.data.manifest import Manifest, VideoEntry, labels_to_intervals, load_labels, load_mat, register_adapter
 from vadflow.data.splits import per_category_counts, read_split_list, split_by_names, stratified_split, with_split
 from vadflow.errors import DataError
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from vadflow.data.adapters.common import listing
 from vadflow.data.decode import VIDEO_EXTENSIONS, list_frame_files, natural_key
-from vadflow.data.layout import Manifest, VideoEntry, load_labels, register_adapter
+from vadflow.data.manifest import Manifest, VideoEntry, load_labels, register_adapter
 from vadflow.errors import DataError
 
 

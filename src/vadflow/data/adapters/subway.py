@@ -22,7 +22,7 @@ from pathlib import Path
 
 from vadflow.data.adapters.common import probe_frame_count, read_interval_file, resolve_in_root
 from vadflow.data.decode import VIDEO_EXTENSIONS
-from vadflow.data.layout import Manifest, VideoEntry, register_adapter
+from vadflow.data.manifest import Manifest, VideoEntry, register_adapter
 from vadflow.errors import DataError
 
 DEFAULT_TRAIN_MINUTES = 15.0

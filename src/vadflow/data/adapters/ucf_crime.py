@@ -39,7 +39,7 @@ from pathlib import Path
 
 from vadflow.data.adapters.common import half_open, resolve_in_root
 from vadflow.data.decode import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-from vadflow.data.layout import Manifest, VideoEntry, register_adapter
+from vadflow.data.manifest import Manifest, VideoEntry, register_adapter
 from vadflow.data.splits import read_split_list
 from vadflow.errors import DataError
 

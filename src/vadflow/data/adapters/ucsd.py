@@ -33,7 +33,7 @@ import numpy as np
 
 from vadflow.data.adapters.common import listing
 from vadflow.data.decode import list_frame_files, natural_key
-from vadflow.data.layout import Manifest, VideoEntry, intervals_to_labels, load_mat, register_adapter
+from vadflow.data.manifest import Manifest, VideoEntry, intervals_to_labels, load_mat, register_adapter
 from vadflow.errors import DataError
 
 LAYOUTS = ("auto", "official", "frames")

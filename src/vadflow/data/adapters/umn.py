@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vadflow.data.adapters.common import half_open, probe_frame_count, resolve_in_root
-from vadflow.data.layout import Manifest, VideoEntry, register_adapter
+from vadflow.data.manifest import Manifest, VideoEntry, register_adapter
 from vadflow.errors import DataError
 
 BOUNDARY_FILE_NAMES = ("boundaries.csv", "boundaries.txt", "umn_boundaries.csv")
