@@ -57,15 +57,23 @@ def plot_timeline(
     scores_by_method: dict[str, np.ndarray],
     out: str | Path,
 ) -> None:
-    """One test video: each method's min-max normalised anomaly score, ground truth shaded."""
-    fig, ax = plt.subplots(figsize=(7.5, 2.4))
-    for start, end in labels_to_intervals(labels):
-        ax.axvspan(start - 0.5, end - 0.5, color="tab:red", alpha=0.15, lw=0)
-    for label, s in scores_by_method.items():
-        ax.plot(np.arange(len(s)), minmax_normalise(s), lw=1.3, label=label)
-    ax.set(xlim=(-0.5, len(labels) - 0.5), ylim=(-0.03, 1.03), xlabel="frame", ylabel="anomaly score\n(normalised)")
-    ax.set_title(f"{video}  (shaded: ground-truth anomalous frames)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
+    """One test video: small multiples, one panel per method (its min-max normalised anomaly score over
+    the frames), on a shared frame axis, the ground-truth anomalous frames shaded in every panel. (Eight
+    curves on one axis, under their legend, could not be read.)"""
+    n = max(1, len(scores_by_method))
+    fig, axes = plt.subplots(n, 1, figsize=(7.5, 0.62 * n + 0.7), sharex=True, squeeze=False)
+    spans = labels_to_intervals(labels)
+    for ax, (label, s) in zip(axes[:, 0], scores_by_method.items() or [("", np.zeros(len(labels)))]):
+        for start, end in spans:
+            ax.axvspan(start - 0.5, end - 0.5, color="tab:red", alpha=0.15, lw=0)
+        ax.plot(np.arange(len(s)), minmax_normalise(s), lw=1.1, color="C0")
+        ax.set(ylim=(-0.05, 1.05), yticks=[])
+        ax.text(0.005, 0.93, label, transform=ax.transAxes, fontsize=7, va="top", ha="left",
+                bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 1})
+    axes[-1, 0].set(xlim=(-0.5, len(labels) - 0.5), xlabel="frame")
+    axes[0, 0].set_title(f"{video}: each method's score, min-max normalised per video (shaded: ground-truth"
+                         " anomalous frames)", fontsize=8)
+    fig.subplots_adjust(hspace=0.08)
     _save(fig, out)
 
 
