@@ -190,8 +190,9 @@ def test_two_processes_train_the_model_one_process_trains(name, data, tmp_path, 
     # both ranks ran, in one world of two, and ended with the same weights (the engine compares them)
     assert "[rank 1]" in log and "DDP rank 1 of world size 2" in log and "DDP rank 0 of world size 2" in log
     assert "ranks hold identical weights" in log
-    # one writer: the model and the log, once; nothing left to resume; no rank's spec file left
-    assert sorted(p.name for p in two.iterdir()) == ["model.pt", "train_log.csv"]
+    # one writer: the model, the finished run's checkpoint and the log, once; nothing left to resume; no
+    # rank's spec file left
+    assert sorted(p.name for p in two.iterdir()) == ["model.final.pt", "model.pt", "train_log.csv"]
     assert len((two / "train_log.csv").read_text().splitlines()) == len((one / "train_log.csv").read_text().splitlines())
     a = _scores(one / "model.pt", test_stores, test_feats, tmp_path / "a.zarr")
     b = _scores(two / "model.pt", test_stores, test_feats, tmp_path / "b.zarr")
