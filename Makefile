@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CORES  ?= all
 
-.PHONY: table3 test lint bench clean
+.PHONY: table3 report test lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 ## make table3: run the whole workflow on the embedded default (synthetic data) -> reports/table3.csv
 table3: $(VENV)/.installed
 	$(BIN)/snakemake reports/table3.csv --cores $(CORES)
+
+## make report: what make table3 builds, the cost of its jobs and the settings, and the HTML report of them all
+report: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report reports/report.html
 
 ## make test: the test suite (unit tests and end-to-end runs on a tiny config)
 test: $(VENV)/.installed

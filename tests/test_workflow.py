@@ -341,3 +341,13 @@ def test_html_report_with_intervals_protocol_cards_and_costs(tiny_run: Path):
     assert "n_train_anomalous" in (tiny_run / "reports" / "settings.html").read_text()  # the run's own config
     snakemake(tiny_run, "--report", "reports/report.html")
     assert (tiny_run / "reports" / "report.html").stat().st_size > 100_000
+
+
+def test_the_html_report_builds(tiny_run: Path):
+    """What `make report` runs: rule all (table3, the cost of its jobs, the settings), then Snakemake's report."""
+    snakemake(tiny_run)
+    proc = subprocess.run([*SNAKEMAKE, "--directory", str(tiny_run), "--configfile", TINY, "--report",
+                           str(tiny_run / "reports" / "report.html")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (tiny_run / "reports" / "report.html").read_text(errors="replace")
+    assert "table3" in html and len(html) > 10_000
