@@ -151,3 +151,22 @@ def test_auc_column_follows_the_tables_convention_and_a_log_sweep_shows_the_pape
     write_paper_table(paths, spec, {"a": {"adapter": "synthetic", "generator": "walkway"}}, "raw_micro",
                       tmp_path / "f.csv", tmp_path / "f.md")
     assert (tmp_path / "f.png").stat().st_size > 1000 and "hollow squares" in (tmp_path / "f.md").read_text()
+
+
+def test_a_tables_protocol_cards_follow_its_convention(tmp_path: Path):
+    """Wan et al.'s tables are raw micro: their cards say so, whatever the evaluation's convention."""
+    from vadflow.evaluation.protocol import convention_fields
+
+    card = {"labels": "x", **convention_fields("minmax_micro"), "excluded": "nothing"}
+    paths = [_result(tmp_path, "d", "m", 0.8, protocol=card, frame_auc={"minmax_micro": 0.8, "raw_micro": 0.7})]
+    spec = {"title": "T", "datasets": ["d"], "methods": ["m"]}
+    write_paper_table(paths, spec, {"d": {"adapter": "ucsd"}}, "raw_micro", tmp_path / "p.csv", tmp_path / "p.md")
+    html = (tmp_path / "p.html").read_text()
+    assert "none (raw scores)" in html and "per-video min-max" not in html
+
+
+def test_eer_follows_the_tables_convention():
+    from vadflow.reporting.cells import metric_value
+
+    r = {"frame_auc": {"minmax_micro": 0.8, "raw_micro": 0.7}, "eer": 0.2, "eer_raw": 0.3}
+    assert metric_value(r, "eer", "minmax_micro") == 0.2 and metric_value(r, "eer", "raw_micro") == 0.3

@@ -23,6 +23,16 @@ CONVENTION_POOLING = {
 }
 
 
+def convention_fields(convention: str) -> dict[str, str]:
+    """The card's normalisation and pooling under a frame-AUC convention: a table that shows another
+    convention than the evaluation's (e.g. Wan et al.'s raw micro) builds its cards with its own."""
+    return {
+        "normalisation": "per-video min-max" if convention.startswith("minmax") else "none (raw scores)"
+        if convention == "raw_micro" else "none (per-video AUCs)",
+        "pooling": CONVENTION_POOLING.get(convention, convention),
+    }
+
+
 def labels_sha256(labels: Mapping[str, np.ndarray]) -> str:
     """A checksum of the test frame labels: videos in name order, each its name and 0/1 bytes."""
     h = hashlib.sha256()
@@ -57,9 +67,7 @@ def protocol_card(
         + (f" ({len(ranges)} videos cut to their annotated frame range)" if ranges else "")
         + (f"; clips of {clip_length} frames (minmax_micro_full_windows leaves out each video's last"
            f" {clip_length - 1})" if clip_length > 1 else ""),
-        "normalisation": "per-video min-max" if convention.startswith("minmax") else "none (raw scores)"
-        if convention == "raw_micro" else "none (per-video AUCs)",
-        "pooling": CONVENTION_POOLING.get(convention, convention),
+        **convention_fields(convention),
         "excluded": (f"macro leaves out {len(excluded)} single-class videos: {', '.join(excluded)}"
                      if excluded else "nothing"),
         "split": (f"{split}; " if split else "the dataset's official split; ")

@@ -33,7 +33,10 @@ def result_field(result: dict[str, Any] | None, path: str) -> Any:
 
 
 def metric_value(result: dict[str, Any] | None, path: str, convention: str) -> Any:
-    """``auc`` is the frame AUC in the table's convention; any other path is read as it is."""
+    """``auc`` is the frame AUC in the table's convention, and ``eer`` the EER of that convention's ROC
+    (``eer_raw`` in a raw-micro table such as Wan et al.'s); any other path is read as it is."""
     if path == "auc":
         return result["frame_auc"].get(convention) if result else None
+    if path == "eer" and convention == "raw_micro":
+        return result_field(result, "eer_raw")
     return result_field(result, path)

@@ -180,15 +180,18 @@ def write_table(
     write_html_table(Path(md_path).with_suffix(".html"), title, header, rows, notes, cards)
 
 
-def protocol_cards(results: Sequence[dict[str, Any]], cell, datasets: Sequence[str], methods: Sequence[str]
-                   ) -> list[tuple[str, dict[str, Any]]]:
-    """(row title, card) of every cell of the table that has a result with a card."""
+def protocol_cards(results: Sequence[dict[str, Any]], cell, datasets: Sequence[str], methods: Sequence[str],
+                   convention: str) -> list[tuple[str, dict[str, Any]]]:
+    """(row title, card) of every cell of the table that has a result with a card, the card's
+    normalisation and pooling those of the table's ``convention`` (the one its figures follow)."""
+    from vadflow.evaluation.protocol import convention_fields
+
     cards = []
     for m in methods:
         for d in datasets:
             r = cell(d, m)
             if r and r.get("protocol"):
-                cards.append((f"{r['label']} on {d}", r["protocol"]))
+                cards.append((f"{r['label']} on {d}", {**r["protocol"], **convention_fields(convention)}))
     return cards
 
 
@@ -218,7 +221,7 @@ def write_table3(
         notes.append(f"{d}: {text}")
     write_table(header, rows, csv_path, md_path, title="Frame-level AUC (%)", notes=[f"- {n}" for n in notes],
                 md_header=header[: 2 + len(datasets)], md_rows=md_rows,
-                cards=protocol_cards(results, cell_lookup(results, use), datasets, methods))
+                cards=protocol_cards(results, cell_lookup(results, use), datasets, methods, convention))
 
 
 def interval_note(results: Sequence[dict[str, Any]]) -> str:
@@ -368,7 +371,7 @@ def write_paper_table(
                 cell_text += f"; {row[-3]} ± {row[-2]} ({row[-1]} seeds)"
             md_rows.append([*row[:4], cell_text, *row[5:-extra]])
     write_table(header, rows, csv_path, md_path, title=spec["title"], notes=notes, md_header=md_header, md_rows=md_rows,
-                cards=protocol_cards(results, cell, spec["datasets"], spec["methods"]))
+                cards=protocol_cards(results, cell, spec["datasets"], spec["methods"], convention))
 
 
 def write_split_table(
