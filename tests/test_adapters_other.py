@@ -143,6 +143,11 @@ def test_umn_protocol(umn_root: Path):
     assert test["indoor_clip2_test"].label_intervals == [[20, 30]]
     assert test["indoor_clip2_test"].source.endswith("indoor2.mp4")
     assert all(v.meta["scene"] in ("lawn", "indoor") and v.n_frames for v in m.videos)
+    # the boundary of each scene's first clip is its first anomalous frame: a split made from the labels,
+    # which the protocol cards report (a later clip of the scene is not cut)
+    assert "first anomalous frame" in train["lawn_clip1_train"].meta["split_from_labels"]
+    assert "first anomalous frame" in test["lawn_clip1_test"].meta["split_from_labels"]
+    assert "split_from_labels" not in test["indoor_clip2_test"].meta
 
 
 def test_umn_one_scene(umn_root: Path):

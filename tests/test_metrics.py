@@ -399,3 +399,14 @@ def test_score_gap_is_the_mean_normalised_score_of_anomalous_minus_normal_frames
     assert score_gap(scores, labels) == pytest.approx(1.0 - 1.0 / 6.0)
     with pytest.raises(DataError, match="both classes"):
         score_gap(scores, {"a": np.zeros(3, int), "b": np.zeros(2, int)})
+
+
+def test_the_protocol_card_says_what_the_test_labels_were_used_for():
+    """Derived from the run: a split made from the labels (UMN) and a snapshot chosen on them are facts
+    of the stores and the result; the hyper-parameters' independence is a declaration, said as one."""
+    from vadflow.evaluation.protocol import test_label_use
+
+    assert test_label_use([{}], False)["test_labels_used_for"] == "the evaluation"
+    umn = test_label_use([{"split_from_labels": "scene lawn: training ends at its first anomalous frame (530)"}], True)
+    assert "the split (scene lawn: training ends at its first anomalous frame (530))" in umn["test_labels_used_for"]
+    assert "selection_on_test" in umn["test_labels_used_for"] and "declaration" in umn["declared"]

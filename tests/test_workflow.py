@@ -330,7 +330,7 @@ def test_html_report_with_intervals_protocol_cards_and_costs(tiny_run: Path):
     ci = result["frame_auc_ci"]["minmax_micro"]
     assert ci[0] <= result["frame_auc"]["minmax_micro"] <= ci[1] and result["frame_auc_ci"]["draws"] == 1000
     card = result["protocol"]
-    assert card["chosen_on_test_labels"].startswith("no") and len(card["labels_sha256"]) == 64
+    assert card["test_labels_used_for"] == "the evaluation" and len(card["labels_sha256"]) == 64
     assert "per-video min-max" in card["normalisation"] and "official split" in card["split"]
     page = (tiny_run / "reports" / "table3.html").read_text()
     assert "Protocol of each row" in page and f"{100 * ci[0]:.2f}" in page

@@ -72,6 +72,8 @@ def decode_manifest_entry(
     extra.update({k: getattr(entry, k) for k in ("video_label", "category") if getattr(entry, k) is not None})
     if entry.meta.get("scene_category"):  # LAD: the category a normal video was filed under
         extra["scene_category"] = entry.meta["scene_category"]
+    if entry.meta.get("split_from_labels"):  # UMN: a train/test boundary made from the labels (protocol cards)
+        extra["split_from_labels"] = entry.meta["split_from_labels"]
     return decode_video(
         entry.source,
         out,

@@ -33,6 +33,24 @@ def convention_fields(convention: str) -> dict[str, str]:
     }
 
 
+def test_label_use(store_attrs: Sequence[dict[str, Any]], selection_on_test: bool) -> dict[str, str]:
+    """Whether anything besides the evaluation used the test labels, derived from what the run knows: a
+    split made from the labels (UMN's training part ends at the first anomaly: a fact of the test stores),
+    a training snapshot picked on them (``selection_on_test``, measured beside the result, never the
+    result). The rest — hyper-parameters from the papers or fixed before any test result — is a
+    declaration of the configs, which no run can check: the card says it as one."""
+    facts = sorted({str(a["split_from_labels"]) for a in store_attrs if a.get("split_from_labels")})
+    used = ["the evaluation"] + [f"the split ({'; '.join(facts)})"] * bool(facts)
+    if selection_on_test:
+        used.append("selection_on_test (the best training snapshot on the test labels, shown beside the result;"
+                    " the result is the last iteration)")
+    return {
+        "test_labels_used_for": "; ".join(used),
+        "declared": "hyper-parameters are the papers' or were fixed before any test result (a declaration of the"
+                    " configs, not checked by the run)",
+    }
+
+
 def labels_sha256(labels: Mapping[str, np.ndarray]) -> str:
     """A checksum of the test frame labels: videos in name order, each its name and 0/1 bytes."""
     h = hashlib.sha256()
@@ -72,7 +90,6 @@ def protocol_card(
                      if excluded else "nothing"),
         "split": (f"{split}; " if split else "the dataset's official split; ")
         + f"trained {supervision}" + (f" on {train_videos} training videos" if train_videos else ""),
-        "chosen_on_test_labels": "no" + (" (selection_on_test, where shown, measures what choosing a snapshot on"
-                                         " test labels would add; it is not the result)" if selection_on_test else ""),
+        **test_label_use(store_attrs, selection_on_test),
         "dataset": dataset,
     }

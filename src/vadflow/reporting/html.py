@@ -27,7 +27,8 @@ ul { margin: 4px 0; padding-left: 18px; }
 CARD_FIELDS = [
     ("labels", "labels"), ("labels_sha256", "label checksum"), ("frame_alignment", "frame alignment"),
     ("normalisation", "normalisation"), ("pooling", "pooling"), ("excluded", "excluded"), ("split", "split"),
-    ("chosen_on_test_labels", "chosen on test labels?"),
+    ("test_labels_used_for", "test labels used for"),
+    ("declared", "declared"),
 ]
 
 

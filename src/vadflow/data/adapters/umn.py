@@ -105,7 +105,9 @@ def read_boundaries(path: Path, root: Path, *, one_indexed: bool, inclusive: boo
 
 
 def _segments(clips: list[Clip], train_frames: int | None):
-    """(split, name, clip, start, end) per segment, by the protocol of the module docstring."""
+    """(split, name, clip, start, end, cut at the anomaly) per segment, by the protocol of the module
+    docstring; the last is True where the train / test boundary is the scene's first anomalous frame (a
+    split made from the labels: the protocol cards say so)."""
     scenes: dict[str, list[Clip]] = defaultdict(list)
     for c in clips:
         scenes[c.scene].append(c)
@@ -115,10 +117,10 @@ def _segments(clips: list[Clip], train_frames: int | None):
             name = f"{scene}_clip{k}"
             if explicit:
                 split = c.split or "test"
-                yield split, f"{name}_{split}", c, c.start, c.end
+                yield split, f"{name}_{split}", c, c.start, c.end, False
                 continue
             if k > 1:
-                yield "test", f"{name}_test", c, c.start, c.end
+                yield "test", f"{name}_test", c, c.start, c.end, False
                 continue
             normal_end = c.end if c.anomaly_start is None else c.anomaly_start
             cut = normal_end if train_frames is None else c.start + train_frames
@@ -128,9 +130,9 @@ def _segments(clips: list[Clip], train_frames: int | None):
                     f"the start of scene {scene!r}",
                     "lower train_frames (it counts the training frames per scene)",
                 )
-            yield "train", f"{name}_train", c, c.start, cut
+            yield "train", f"{name}_train", c, c.start, cut, cut == normal_end
             if cut < c.end:
-                yield "test", f"{name}_test", c, cut, c.end
+                yield "test", f"{name}_test", c, cut, c.end, cut == normal_end
 
 
 @register_adapter("umn")
@@ -179,7 +181,7 @@ def discover_umn(
                     "check the boundary file's frame numbers and its one_indexed / inclusive options",
                 )
     videos = []
-    for split, name, clip, start, end in _segments(clips, train_frames):
+    for split, name, clip, start, end, from_labels in _segments(clips, train_frames):
         intervals = []
         if split == "test" and clip.anomaly_start is not None and clip.anomaly_start < end:
             intervals = [[max(clip.anomaly_start, start) - start, end - start]]
@@ -189,7 +191,9 @@ def discover_umn(
             n_frames=end - start,
             video_label=int(bool(intervals)),
             meta={"frame_range": [start, end], "start_frame": start, "end_frame": end, "scene": clip.scene,
-                  "boundaries": str(path.resolve())},
+                  "boundaries": str(path.resolve()),
+                  **({"split_from_labels": f"scene {clip.scene}: training ends at its first anomalous frame "
+                                           f"({clip.anomaly_start}), the test part starts there"} if from_labels else {})},
         ))  # fmt: skip
     if not any(v.split == "test" for v in videos):
         raise DataError(f"dataset {dataset!r}: {path} leaves no test segment",
