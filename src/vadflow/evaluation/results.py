@@ -182,7 +182,7 @@ def seed_summary(results: Sequence[dict[str, Any]], out_json: str | Path | None 
     runs = [{"method": r["method"], "seed": r.get("seed"), "frame_auc": r["frame_auc"], "eer": r.get("eer"),
              "frame_auc_ci": r.get("frame_auc_ci")} for r in results]
     figures: dict[str, dict[str, Any]] = {}
-    for key in sorted({k for r in results for k, v in r["frame_auc"].items() if isinstance(v, (int, float))}):
+    for key in [c for c in CONVENTIONS if any(isinstance(r["frame_auc"].get(c), (int, float)) for r in results)]:
         values = [float(r["frame_auc"][key]) for r in results if isinstance(r["frame_auc"].get(key), (int, float))]
         figures[key] = _spread(values)
     eers = [float(r["eer"]) for r in results if isinstance(r.get("eer"), (int, float))]
