@@ -29,10 +29,12 @@ include: "workflow/rules/detect.smk"
 
 
 rule all:
-    """Table 3, the cost of its jobs and the settings: what `snakemake --report reports/report.html` shows by default
-    (give targets to add papers: `snakemake reports/table3.csv lad --report reports/report.html`)."""
+    """Table 3, the fidelity page, the cost of its jobs and the settings: what `snakemake --report
+    reports/report.html` shows by default (give targets to add papers: `snakemake reports/table3.csv lad --report
+    reports/report.html`)."""
     default_target: True
     input:
         "reports/table3.csv",
+        "reports/fidelity.md",
         "reports/costs.csv",
         "reports/settings.html",

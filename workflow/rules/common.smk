@@ -27,6 +27,7 @@ from vadflow.data.shards import SHARD_FRAMES, plan_shards
 from vadflow.data.supervision import training_videos
 from vadflow.errors import ConfigError, DataError
 from vadflow.features.spec import feature_spec, key_of, spec_id
+from vadflow.reporting.fidelity import fidelity_inputs
 from vadflow.reporting.published import published_file
 
 # include: files are looked up beside the --configfile(s), then in the workflow's config/

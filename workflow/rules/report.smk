@@ -78,6 +78,27 @@ rule table3:
         "../scripts/table3.py"
 
 
+rule fidelity:
+    """Per paper, our figures on the run's real datasets beside the published ones: the gap, the scale, the floor."""
+    input:
+        fidelity_inputs(config),
+    output:
+        md="reports/fidelity.md",
+        html=report("reports/fidelity.html", caption="../report/fidelity.rst", category="Fidelity"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        "logs/reports/fidelity.log",
+    benchmark:
+        "logs/benchmarks/reports/fidelity.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/fidelity.py"
+
+
 for _table, _spec in config.get("reports", {}).items():
     if _table == "table3" or _spec.get("kind") == "splits":
         continue

@@ -152,6 +152,7 @@ def evaluate(
         "frame_auc_ci": video_bootstrap(scores, labels, BootstrapParams(**(bootstrap or {}))),
         "roc": thin_curve(np.asarray(roc["fpr"]), np.asarray(roc["tpr"])),
         "params": attrs.get("config", {}).get("params"),
+        "input": attrs.get("config", {}).get("input"),
         "method_stats": attrs.get("method_stats", {}),
         "train_seconds": attrs.get("train_seconds"),
         "score_frames_per_second": attrs.get("frames_per_second"),
