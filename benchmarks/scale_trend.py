@@ -8,7 +8,9 @@ Each longer run **extends** the finished shorter one (the engine keeps ``model.f
     VADFLOW_PED2=../shared/datasets/ucsd_ped2 python benchmarks/scale_trend.py \\
         --configfile config/ped2_cpu.yaml --entry conv_ae --directory runs/ped2_cpu --out docs/papers/scale-trend
 
-writes ``<out>/<entry>.json`` (one point per factor). ``--plot`` draws every ``<out>/*.json`` into
+writes ``<out>/<entry>.json`` (one point per factor, written as each finishes: a rerun keeps the points
+there and runs only the factors missing). ``--base N`` sets the 1x length where the config's own is too
+long for the CPU time at hand (the note of the trend says so). ``--plot`` draws every ``<out>/*.json`` into
 ``<out>.png`` with the floor and the paper's figure as lines (``vadflow.reporting.figures.scale_trend_figure``).
 Nothing here looks at test labels to choose anything: the factors are fixed before the runs.
 """
@@ -51,34 +53,44 @@ def run(args: argparse.Namespace) -> None:
     cfg = load_config(args.configfile)
     entry = resolve_method(cfg, args.entry)
     budget = get_method_class(entry.method).budget
-    base = int(getattr(entry.params, budget))
+    base = args.base or int(getattr(entry.params, budget))
     workdir = Path(args.directory).resolve()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    points, cpu_total = [], 0.0
+    record = out / f"{args.entry}.json"
+    done = json.loads(record.read_text()) if record.exists() else {}
+    points = [p for p in done.get("points", []) if p[budget] == base * p["factor"]]
     for factor in args.factors:
+        if any(p["factor"] == factor for p in points):
+            continue
         length = base * factor
         result = workdir / "results" / args.dataset / f"{args.entry}.json"
         override = f"methods={{{args.entry}: {{params: {{{budget}: {length}}}}}}}"
         cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), str(result.relative_to(workdir)),
                "--directory", str(workdir), "--cores", str(args.cores), "--configfile", str(Path(args.configfile).resolve()),
-               "--config", override]
+               "--config", override, "--rerun-incomplete"]
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         r = json.loads(result.read_text())
         log = workdir / "work" / args.dataset / "models" / args.entry / "train_log.csv"
-        cpu = _cpu_seconds(workdir / "logs" / "benchmarks" / "train" / args.dataset / f"{args.entry}.tsv")
-        cpu_total += cpu
         shutil.copy(log, out / f"{args.entry}-{factor}x.train_log.csv")
-        points.append({"factor": factor, budget: length, "steps": _steps(log), "train_cpu_seconds_this_run": cpu,
-                       "train_cpu_hours_cumulative": cpu_total / 3600, "frame_auc": r["frame_auc"],
-                       "frame_auc_ci": r.get("frame_auc_ci"), "final_loss": _last_loss(log)})
-    floor = {m: json.loads((workdir / "results" / args.dataset / f"{m}.json").read_text())["frame_auc"]
-             for m in ("frame_difference", "mean_frame_distance")
-             if (workdir / "results" / args.dataset / f"{m}.json").exists()}
-    (out / f"{args.entry}.json").write_text(json.dumps({
-        "entry": args.entry, "label": entry.label, "dataset": args.dataset, "configfile": args.configfile,
-        "budget": budget, "paper": args.paper, "floors": floor, "points": points}, indent=1))
+        points.append({"factor": factor, budget: length, "steps": _steps(log), "train_hours": _train_hours(log),
+                       "train_cpu_seconds_this_run": _cpu_seconds(
+                           workdir / "logs" / "benchmarks" / "train" / args.dataset / f"{args.entry}.tsv"),
+                       "frame_auc": r["frame_auc"], "frame_auc_ci": r.get("frame_auc_ci"), "final_loss": _last_loss(log)})
+        points.sort(key=lambda p: p["factor"])
+        floor = {m: json.loads((workdir / "results" / args.dataset / f"{m}.json").read_text())["frame_auc"]
+                 for m in ("frame_difference", "mean_frame_distance")
+                 if (workdir / "results" / args.dataset / f"{m}.json").exists()}
+        record.write_text(json.dumps({
+            "entry": args.entry, "label": entry.label, "dataset": args.dataset, "configfile": args.configfile,
+            "budget": budget, "base": base, "paper": args.paper, "floors": floor, "points": points}, indent=1))
+
+
+def _train_hours(log_csv: Path) -> float:
+    """Wall hours of training to the log's last row (its ``seconds`` run on across an extension)."""
+    rows = [r for r in csv.DictReader(open(log_csv, newline="")) if r.get("seconds")]
+    return float(rows[-1]["seconds"]) / 3600 if rows else 0.0
 
 
 def _last_loss(log_csv: Path) -> float | None:
@@ -93,6 +105,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="ped2")
     ap.add_argument("--directory", help="the run's working directory (its 1x run may be there already)")
     ap.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--base", type=int, help="the 1x training length (default: the config's)")
     ap.add_argument("--paper", type=float, help="the paper's figure (%%) for the plot")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--out", default="docs/papers/scale-trend")

@@ -62,3 +62,19 @@ def test_a_shorter_or_changed_run_starts_afresh(data, tmp_path, capfd):
     changed = method_run("conv_ae", {**params, "epochs": 3, "lr": 0.5}, features=(), input=inp)
     train(changed, train_stores, tmp_path / "model.pt", None, device="cpu", threads=1)
     assert "extending" not in capfd.readouterr().err  # another learning rate: another run
+
+
+def test_the_scale_trend_figure_draws_each_trend_with_its_floors_and_the_papers_line(tmp_path):
+    """benchmarks/scale_trend.py --plot: one panel per entry, points with intervals, floors and paper as lines."""
+    from vadflow.reporting.figures import scale_trend_figure
+
+    def point(factor, auc, loss):
+        return {"factor": factor, "steps": 100 * factor, "train_hours": 0.1 * factor, "final_loss": loss,
+                "frame_auc": {"minmax_micro": auc}, "frame_auc_ci": {"minmax_micro": [auc - 0.1, auc + 0.05]}}
+
+    trends = [{"label": name, "dataset": "ped2", "paper": 90.0,
+               "floors": {"frame_difference": {"minmax_micro": 0.89}, "mean_frame_distance": {"minmax_micro": 0.83}},
+               "points": [point(1, 0.80, 27.4), point(2, 0.78, 23.0), point(4, 0.78, None)]}
+              for name in ("Conv-AE", "3D-CAE")]
+    scale_trend_figure(trends, tmp_path / "trend.png")
+    assert (tmp_path / "trend.png").stat().st_size > 10_000

@@ -171,7 +171,9 @@ def _field_label(path: str) -> str:
 def scale_trend_figure(trends: Sequence[dict[str, Any]], out: str | Path, convention: str = "minmax_micro") -> None:
     """Frame AUC against training steps (log scale), one panel per entry (``benchmarks/scale_trend.py``
     writes each trend): ours with the bootstrap interval over test videos as error bars, the floors
-    (dotted) and the paper's figure (dashed) as horizontal lines; each point names its cumulative CPU-hours."""
+    (dotted) and the paper's figure (dashed) as horizontal lines; each point names its factor and the
+    wall-clock hours of training it took in all (the train log's ``seconds``, which run on across extensions)
+    and its last training loss (a loss that keeps falling while the AUC does not is the point to see)."""
     fig, axes = plt.subplots(1, len(trends), figsize=(4.2 * len(trends), 3.6), squeeze=False)
     for ax, t in zip(axes[0], trends):
         pts = t["points"]
@@ -181,7 +183,8 @@ def scale_trend_figure(trends: Sequence[dict[str, Any]], out: str | Path, conven
         err = np.array([[yy - 100 * c[0], 100 * c[1] - yy] if c else [0, 0] for yy, c in zip(y, ci)]).T
         ax.errorbar(x, y, yerr=err, marker="o", color="C0", capsize=3, label="ours (95 % interval over test videos)")
         for xx, yy, p in zip(x, y, pts):
-            ax.annotate(f"{p['factor']}x, {p['train_cpu_hours_cumulative']:.2f} CPU-h", (xx, yy), fontsize=7,
+            loss = f"\nloss {p['final_loss']:.3g}" if p.get("final_loss") is not None else ""
+            ax.annotate(f"{p['factor']}x, {p['train_hours']:.2f} h{loss}", (xx, yy), fontsize=7,
                         textcoords="offset points", xytext=(4, -12))
         for (name, fig_auc), style in zip(sorted(t.get("floors", {}).items()), (":", (0, (1, 3)))):
             ax.axhline(100 * fig_auc[convention], color="0.4", ls=style, lw=1, label=f"floor: {name}")
