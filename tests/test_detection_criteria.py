@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from vadflow.evaluation.events import (
+    Calibration,
     EventParams,
     detect_events,
     event_detection,
@@ -49,6 +50,25 @@ def test_event_detection_counts_true_positives_and_false_alarms():
     out = event_detection({"v": s}, {"v": labels}, EventParams(window=20))
     assert (out["tp"], out["fa"], out["gt_events"], out["detected"]) == (1, 1, 2, 2)
     assert out["tp_fa"] == "1/1" and out["recall"] == 0.5 and out["precision"] == 0.5
+
+
+def test_min_max_gives_every_video_an_event_the_calibrated_scale_need_not():
+    """A normal video whose scores wobble below anything seen in training: per-video min-max stretches
+    its top frame to 1 and reports a (false) event; on the training frames' scale (median 1, max 3:
+    1.5 -> 0.25) nothing passes the threshold 1. A frame at 5 (-> 2.0) is an event on both scales."""
+    labels = {"quiet": np.zeros(100, int), "busy": np.r_[np.zeros(50, int), np.ones(50, int)]}
+    quiet = np.ones(100)
+    quiet[30] = 1.5
+    busy = np.ones(100)
+    busy[70] = 5.0
+    scores = {"quiet": quiet, "busy": busy}
+    papers = event_detection(scores, labels, EventParams(window=20))
+    assert (papers["tp"], papers["fa"]) == (1, 1)  # quiet's top frame became an event
+    cal = Calibration(median=1.0, max=3.0, frames=1000, videos=4)
+    assert cal.normalise(np.array([1.5, 5.0])).tolist() == [0.25, 2.0]
+    calibrated = event_detection(scores, labels, EventParams(window=20), calibration=cal)
+    assert (calibrated["tp"], calibrated["fa"]) == (1, 0) and calibrated["rule"]["threshold"] == 1.0
+    assert calibrated["per_video"]["quiet"]["events"] == []
 
 
 def _two_frame_fixture():

@@ -35,29 +35,16 @@ import numpy as np
 from vadflow import __version__
 from vadflow.atomic import atomic_path
 from vadflow.errors import CheckpointError, DataError, VadflowError
+from vadflow.evaluation.events import CALIBRATED_THRESHOLD, Calibration, load_calibration
 from vadflow.provenance import zarr_attrs
 
 #: the default event threshold on the calibrated scale: above every training frame
-DEFAULT_THRESHOLD = 1.0
+DEFAULT_THRESHOLD = CALIBRATED_THRESHOLD
 
 
 # --------------------------------------------------------------------------- #
 # Calibration on the training videos
 # --------------------------------------------------------------------------- #
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The model's score scale on its normal training frames."""
-
-    median: float
-    max: float
-    frames: int
-    videos: int
-
-    def normalise(self, scores: np.ndarray) -> np.ndarray:
-        span = self.max - self.median
-        return (np.asarray(scores, np.float64) - self.median) / (span if span > 0 else 1.0)
 
 
 def calibration_path(model: str | Path) -> Path:
@@ -90,11 +77,6 @@ def calibrate(model: str | Path, train_stores: Sequence[str | Path], features: d
         tmp.write_text(json.dumps({**cal.__dict__, "model": str(model), "train_videos": [str(s) for s in stores],
                                    "vadflow_version": __version__}, indent=1))
     return cal
-
-
-def load_calibration(path: str | Path) -> Calibration:
-    d = json.loads(Path(path).read_text())
-    return Calibration(float(d["median"]), float(d["max"]), int(d["frames"]), int(d["videos"]))
 
 
 # --------------------------------------------------------------------------- #

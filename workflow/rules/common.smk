@@ -21,6 +21,7 @@ from vadflow.config import (
     table_cells,
     table_spec,
     blocked_rows,
+    needs_calibration,
 )
 from vadflow.data.layout import Manifest
 from vadflow.data.shards import SHARD_FRAMES, plan_shards
@@ -168,6 +169,13 @@ def train_shard_files(wildcards):
 def job_resource(job, name):
     """A train/score job's resource (vadflow.config.job_resources; None: not asked for)."""
     return lambda wildcards: job_resources(METHODS[wildcards.method], job).get(name)
+
+
+def calibration_input(wildcards):
+    """The calibration of a cell whose table shows events on the calibrated scale (else nothing)."""
+    if needs_calibration(config, wildcards.dataset, wildcards.method):
+        return [f"work/{wildcards.dataset}/models/{wildcards.method}/calibration.json"]
+    return []
 
 
 def table_results(table):

@@ -5,6 +5,7 @@ rule evaluate:
     input:
         scores="work/{dataset}/scores/{method}.zarr",
         stores=test_shard_files,
+        calibration=calibration_input,
     output:
         "results/{dataset}/{method}.json",
     params:

@@ -23,9 +23,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import json
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["EventParams", "ground_truth_events", "persistent_maxima", "detect_events", "event_detection"]
+#: the event threshold on the calibrated scale: above every normal training frame
+CALIBRATED_THRESHOLD = 1.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A model's score scale on its normal training frames (``calibration.json``, rule calibrate /
+    ``vadflow calibrate``): (score - median) / (max - median), so 1.0 is as unusual as the most unusual
+    frame the model saw in training. Unlike per-video min-max it can leave a video with no event."""
+
+    median: float
+    max: float
+    frames: int
+    videos: int
+
+    def normalise(self, scores: np.ndarray) -> np.ndarray:
+        span = self.max - self.median
+        return (np.asarray(scores, np.float64) - self.median) / (span if span > 0 else 1.0)
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    d = json.loads(Path(path).read_text())
+    return Calibration(float(d["median"]), float(d["max"]), int(d["frames"]), int(d["videos"]))
+
+
+__all__ = ["EventParams", "ground_truth_events", "persistent_maxima", "detect_events", "event_detection",
+           "Calibration", "load_calibration", "CALIBRATED_THRESHOLD"]
 
 
 @dataclass(frozen=True)
@@ -117,14 +146,20 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def event_detection(
-    scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray], params: EventParams = EventParams()
+    scores: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray], params: EventParams = EventParams(),
+    calibration: Calibration | None = None,
 ) -> dict:
-    """True positives, false alarms, precision and recall over all test videos (JSON-ready)."""
+    """True positives, false alarms, precision and recall over all test videos (JSON-ready): on per-video
+    min-max normalised scores (the papers'), or, with ``calibration``, on the scale of the model's normal
+    training frames with the threshold ``CALIBRATED_THRESHOLD`` (``params.threshold`` is then unused)."""
+    if calibration is not None:
+        params = EventParams(window=params.window, persistence=params.persistence, threshold=CALIBRATED_THRESHOLD)
     tp = fa = n_gt = n_det = 0
     per_video = {}
     for name, video_scores in scores.items():
         truth = ground_truth_events(labels[name])
-        found = detect_events(video_scores, params)
+        found = (detect_events(video_scores, params) if calibration is None else
+                 detect_events(calibration.normalise(video_scores), params, normalise=False))
         hit = sum(any(_overlaps(g, e[:2]) for e in found) for g in truth)
         false = sum(not any(_overlaps(g, e[:2]) for g in truth) for e in found)
         tp, fa, n_gt, n_det = tp + hit, fa + false, n_gt + len(truth), n_det + len(found)
@@ -137,6 +172,8 @@ def event_detection(
         "detected": n_det,
         "recall": tp / n_gt if n_gt else None,
         "precision": tp / (tp + fa) if tp + fa else None,
-        "rule": {"window": params.window, "persistence": params.persistence, "threshold": params.threshold},
+        "rule": {"window": params.window, "persistence": params.persistence, "threshold": params.threshold,
+                 "scale": "per-video min-max" if calibration is None else
+                 "calibrated on the normal training frames ((s - median) / (max - median))"},
         "per_video": per_video,
     }

@@ -120,11 +120,14 @@ def evaluate(
     regions: dict[str, Any] | None = None,
     bootstrap: dict[str, Any] | None = None,
     split: str | None = None,
+    calibration: str | Path | None = None,
 ) -> dict[str, Any]:
     """``events`` / ``regions`` / ``bootstrap``: config ``evaluation.events`` (window, persistence,
     threshold), ``evaluation.regions`` (alpha, beta) and ``evaluation.bootstrap`` (draws, seed, level:
     the video-level confidence intervals of the frame AUC, ``frame_auc_ci``); ``split``: how the
-    dataset's split was made, for the protocol card (None: its official split)."""
+    dataset's split was made, for the protocol card (None: its official split); ``calibration``: the
+    model's ``calibration.json``, for ``events_calibrated`` (the same rule on the scale of its normal
+    training frames, threshold 1: per-video min-max gives every test video an event, this need not)."""
     from vadflow.evaluation.bootstrap import BootstrapParams, video_bootstrap
     from vadflow.evaluation.events import EventParams
     from vadflow.evaluation.regions import RegionParams
@@ -159,6 +162,13 @@ def evaluate(
         "device": attrs.get("device"),
         "vadflow_version": attrs.get("vadflow_version"),
     }
+    if calibration is not None:
+        from vadflow.evaluation.events import event_detection, load_calibration
+
+        cal = load_calibration(calibration)
+        result["events_calibrated"] = {**event_detection(scores, labels, EventParams(**(events or {})), calibration=cal),
+                                       "calibration": {"median": cal.median, "max": cal.max, "frames": cal.frames,
+                                                       "videos": cal.videos}}
     categories = category_accuracy(scores_path, test_stores)
     if categories is not None:
         result.update(categories)

@@ -124,10 +124,22 @@ def interval_cells(result: dict[str, Any] | None, convention: str) -> list[str]:
     return [_pct(ci[0]), _pct(ci[1])] if ci else ["", ""]
 
 
+#: what an event count means, beside every TP/FA figure (issue: part of a min-max TP count is structural)
+EVENTS_NOTE = (
+    "events.*: the papers' event rule (persistent maxima, a window around each, overlaps merged: evaluation.events) on"
+    " per-video min-max normalised scores. Min-max puts every video's top frame at 1, above the threshold, so every"
+    " test video whose scores are not constant yields at least one event whatever the method: in a video that is"
+    " mostly anomalous that event is almost surely a true positive, so part of every such TP count is structural."
+    " events_calibrated.*: the same rule on the model's scale on its normal training videos ((s − median) / (max −"
+    " median) of their frames, work/<dataset>/models/<method>/calibration.json, as vadflow detect uses), threshold 1:"
+    " an event only where a frame is more unusual than any training frame; a video can get none."
+)
+
 #: results fields that are fractions, shown in % (besides auc and frame_auc.*)
 PERCENT_FIELDS = {
     "eer", "eer_raw", "pixel_auc.minmax", "pixel_auc.raw", "rbdc_tbdc.rbdc", "rbdc_tbdc.tbdc",
-    "events.precision", "events.recall", "selection_on_test.best_auc", "selection_on_test.inflation",
+    "events.precision", "events.recall", "events_calibrated.precision", "events_calibrated.recall",
+    "selection_on_test.best_auc", "selection_on_test.inflation",
     "category_accuracy", "method_stats.explained_energy",
 }
 
@@ -344,6 +356,8 @@ def write_paper_table(
     if not_run:
         notes.append("- not run: rows whose backbone needs a checkpoint this installation has not been given"
                      " (set the feature spec's weights: to the file; nothing is downloaded).")
+    if any(str(c).startswith("events") for c in [metric, *columns]):
+        notes.append(f"- {EVENTS_NOTE}")
     if any(c.startswith("selection_on_test.") for c in columns):
         notes.append(
             "- selection_on_test: the best of the training snapshots (params.snapshot_every) chosen on the TEST"
