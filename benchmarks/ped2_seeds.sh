@@ -3,11 +3,16 @@
 # Ped2 CPU configs, trained and scored with seeds 0, 1 and 2 (seeds: [0, 1, 2]), each config in a run
 # directory of its own (the configs decode Ped2 differently). Writes results/ped2/seeds/<entry>.json in
 # each, then benchmarks/seeds_table.py gathers them. The seeds were fixed before any run.
-#   VADFLOW_PED2=../shared/datasets/ucsd_ped2 bash benchmarks/ped2_seeds.sh [RUNS_DIR] [CONFIG ...]
+#   VADFLOW_PED2=../shared/datasets/ucsd_ped2 bash benchmarks/ped2_seeds.sh [RUNS_DIR] [RUN ...]   (RUN: a key of config_of)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-runs}; shift || true
 export VADFLOW_PED2=${VADFLOW_PED2:-$repo/../shared/datasets/ucsd_ped2}
+# run directory -> its config (config/cpu/ped2/<paper>.yaml)
+declare -A config_of=(
+  [ped2_cpu]=conv_ae [ped2_dissociation_cpu]=dissociation [ped2_lad_cpu]=lad
+  [ped2_srnn_cpu]=srnn [ped2_anomalynet_cpu]=anomalynet [ped2_adv3d_cpu]=adv3d
+)
 declare -A entries=(
   [ped2_cpu]="conv_ae"
   [ped2_dissociation_cpu]="dissociation_ae"
@@ -35,6 +40,6 @@ for c in $configs; do
   for e in ${baselines[$c]:-}; do targets="$targets results/ped2/$e.json"; done
   start=$(date +%s)
   "$repo/.venv/bin/python" -m snakemake -s "$repo/Snakefile" $targets --directory "$dir" --cores 2 --rerun-incomplete \
-      --configfile "$repo/config/$c.yaml" --config "seeds=${SEEDS:-[0, 1, 2]}" ${shorter[$c]:+"${shorter[$c]}"} > "$dir/snakemake.log" 2>&1
+      --configfile "$repo/config/cpu/ped2/${config_of[$c]}.yaml" --config "seeds=${SEEDS:-[0, 1, 2]}" ${shorter[$c]:+"${shorter[$c]}"} > "$dir/snakemake.log" 2>&1
   echo "$c: $(( $(date +%s) - start )) s wall" | tee -a "$runs/times.txt"
 done

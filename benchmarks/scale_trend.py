@@ -6,7 +6,7 @@ Each longer run **extends** the finished shorter one (the engine keeps ``model.f
 4x in all, not 1 + 2 + 4 = 7x; an extended run equals one trained that long from scratch (tests/test_extend.py).
 
     VADFLOW_PED2=../shared/datasets/ucsd_ped2 python benchmarks/scale_trend.py \\
-        --configfile config/ped2_cpu.yaml --entry conv_ae --directory runs/ped2_cpu --out docs/papers/scale-trend
+        --configfile config/cpu/ped2/conv_ae.yaml --entry conv_ae --directory runs/ped2_cpu --out docs/papers/scale-trend
 
 writes ``<out>/<entry>.json`` (one point per factor, written as each finishes: a rerun keeps the points
 there and runs only the factors missing). ``--base N`` sets the 1x length where the config's own is too

@@ -197,7 +197,18 @@ def test_a_table_names_published_figures_on_file(cfg):
         check_config(cfg)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "config").glob("*.yaml")))
+#: every top-level config: the embedded default, tiny, paper, and the CPU configs grouped by dataset
+#: (config/cpu/<dataset>/<paper>.yaml); default/, papers/ and common/ hold files they include
+TOP_LEVEL = sorted([p.name for p in (REPO / "config").glob("*.yaml") if not p.is_symlink()]
+                   + [str(p.relative_to(REPO / "config")) for p in (REPO / "config" / "cpu").rglob("*.yaml")])
+
+
+def test_the_cpu_configs_are_grouped_by_dataset():
+    assert {"cpu/ped2/conv_ae.yaml", "cpu/ped2/srnn.yaml", "cpu/ped2/lad.yaml"} <= set(TOP_LEVEL)
+    assert not [n for n in TOP_LEVEL if n.startswith("ped2_")]
+
+
+@pytest.mark.parametrize("name", TOP_LEVEL)
 def test_every_shipped_config_file_validates(name):
     """Each top-level config a README or docs command names (with its includes) passes the checks."""
     load_config(REPO / "config" / name)

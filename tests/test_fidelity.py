@@ -23,7 +23,7 @@ def _write(root: Path, method: str, auc: float, label: str, **extra) -> None:
 
 
 def test_the_page_puts_our_real_data_figure_beside_the_papers_with_gap_floor_scale_and_cause(tmp_path):
-    cfg = load_config(REPO / "config" / "ped2_srnn_cpu.yaml")
+    cfg = load_config(REPO / "config" / "cpu/ped2/srnn.yaml")
     cells = fidelity_cells(cfg)
     assert [(c["paper"], c["entry"], c["dataset"]) for c in cells] == [
         ("srnn", "srnn_ae_late", "ped2"), ("srnn", "srnn_ae", "ped2"), ("srnn", "tsc", "ped2")]

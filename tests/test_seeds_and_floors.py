@@ -56,7 +56,7 @@ def test_an_entrys_own_seeds_and_seed_win(default):
 
 
 def test_a_late_fusion_fuses_its_streams_runs_of_the_same_seed():
-    cfg = load_config(REPO / "config" / "ped2_srnn_cpu.yaml")
+    cfg = load_config(REPO / "config" / "cpu/ped2/srnn.yaml")
     cfg = _with(cfg, seeds=[0, 1])
     assert seed_runs(cfg, "srnn_ae_late") == ["srnn_ae_late", "srnn_ae_late.seed1"]
     fused = resolve_method(cfg, "srnn_ae_late.seed1")
@@ -118,8 +118,8 @@ def test_tables_show_the_spread_over_seeds_and_flag_rows_below_the_floor(tmp_pat
 
 
 def test_every_config_puts_the_floors_in_table3():
-    for name in ["config.yaml", "paper.yaml", "ped2_cpu.yaml", "ped2_srnn_cpu.yaml", "ped2_anomalynet_cpu.yaml",
-                 "ped2_adv3d_cpu.yaml", "ped2_dissociation_cpu.yaml", "ped2_lad_cpu.yaml"]:
+    for name in ["config.yaml", "paper.yaml", "cpu/ped2/conv_ae.yaml", "cpu/ped2/srnn.yaml", "cpu/ped2/anomalynet.yaml",
+                 "cpu/ped2/adv3d.yaml", "cpu/ped2/dissociation.yaml", "cpu/ped2/lad.yaml"]:
         cfg = load_config(REPO / "config" / name)
         rows = cfg["reports"]["table3"]["methods"]
         assert rows[:2] == ["frame_difference", "mean_frame_distance"], name

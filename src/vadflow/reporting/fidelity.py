@@ -104,7 +104,7 @@ def write_fidelity(cfg: dict[str, Any], results_dir: str | Path, md_path: str | 
     ]
     if not rows:
         notes.insert(0, "- This run has no results on real data: the page fills when a real dataset is configured"
-                        " (config/paper.yaml on GPUs, config/ped2_*_cpu.yaml on a CPU).")
+                        " (config/paper.yaml on GPUs, config/cpu/ped2/*.yaml on a CPU).")
     write_table(header, rows, None, md_path, title="Fidelity: our figures on real data beside the papers'", notes=notes)
 
 
