@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vadflow.config import load_config
+from vadflow.config import check_config, load_config
 from vadflow.reporting.fidelity import fidelity_cells, fidelity_inputs, write_fidelity
 from vadflow.reporting.published import published_table
 
@@ -45,6 +45,21 @@ def test_the_page_puts_our_real_data_figure_beside_the_papers_with_gap_floor_sca
     assert "docs/papers/srnn.md" in row
     assert "srnn_ae |" not in md and "TSC" not in md  # entries without results are left out, not invented
     assert (tmp_path / "fidelity.html").exists()
+
+
+def test_an_entry_trained_with_seeds_shows_their_spread(tmp_path):
+    cfg = load_config(REPO / "config" / "cpu/ped2/srnn.yaml")
+    cfg["seeds"] = [0, 1]
+    check_config(cfg)
+    assert "results/ped2/seeds/srnn_ae_late.json" in fidelity_inputs(cfg)
+    results = tmp_path / "results"
+    _write(results, "srnn_ae_late", 0.70, "sRNN-AE (late fusion)")
+    (results / "ped2" / "seeds").mkdir()
+    (results / "ped2" / "seeds" / "srnn_ae_late.json").write_text(json.dumps(
+        {"frame_auc": {"minmax_micro": {"values": [0.70, 0.74], "mean": 0.72, "sd": 0.0283, "n": 2}}}))
+    write_fidelity(cfg, results, tmp_path / "fidelity.md")
+    row = next(line for line in (tmp_path / "fidelity.md").read_text().splitlines() if "sRNN-AE (late" in line)
+    assert "70.00 [65.00, 74.00]; 72.00 ± 2.83 (2 seeds)" in row
 
 
 def test_a_run_on_synthetic_data_only_says_the_page_fills_with_real_data(tmp_path):

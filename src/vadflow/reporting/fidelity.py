@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vadflow.config import table_spec
+from vadflow.config import seed_runs, table_spec
 from vadflow.methods.floor import FLOORS
 from vadflow.reporting.cells import load_results
 from vadflow.reporting.published import _paper, published_table
@@ -50,8 +50,12 @@ def fidelity_cells(cfg: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def fidelity_inputs(cfg: dict[str, Any]) -> list[str]:
-    """The results the page reads: each row's entry and the floors beside it."""
-    return sorted({f"results/{c['dataset']}/{m}.json" for c in fidelity_cells(cfg) for m in [c["entry"], *c["floors"]]})
+    """The results the page reads: each row's entry and the floors beside it, and the entry's seeds
+    summary where it trains with several seeds."""
+    cells = fidelity_cells(cfg)
+    files = {f"results/{c['dataset']}/{m}.json" for c in cells for m in [c["entry"], *c["floors"]]}
+    files |= {f"results/{c['dataset']}/seeds/{c['entry']}.json" for c in cells if len(seed_runs(cfg, c["entry"])) > 1}
+    return sorted(files)
 
 
 def _scale(result: dict[str, Any]) -> str:
@@ -79,6 +83,8 @@ def write_fidelity(cfg: dict[str, Any], results_dir: str | Path, md_path: str | 
         conv = c["convention"]
         ours = r["frame_auc"].get(conv)
         ci = auc_interval(r, conv)
+        seeds = root / c["dataset"] / "seeds" / f"{c['entry']}.json"
+        spread = load_results([seeds])[0]["frame_auc"].get(conv) if seeds.exists() else None
         block = _paper(c["paper"])["fidelity"]
         figure = next((v for ref in block["tables"] if (v := published_table(ref).value(c["entry"], c["compare"]))
                        is not None), None)
@@ -87,7 +93,8 @@ def write_fidelity(cfg: dict[str, Any], results_dir: str | Path, md_path: str | 
         best = max(floors, key=lambda x: x["frame_auc"].get(conv) or 0.0, default=None)
         rows.append([
             c["paper"], r["label"], c["dataset"],
-            f"{_pct(ours)}" + (f" [{_pct(ci[0])}, {_pct(ci[1])}]" if ci else ""),
+            f"{_pct(ours)}" + (f" [{_pct(ci[0])}, {_pct(ci[1])}]" if ci else "")
+            + (f"; {_pct(spread['mean'])} ± {_pct(spread['sd'])} ({spread['n']} seeds)" if spread else ""),
             "" if figure is None else f"{figure:.2f}",
             "" if figure is None or ours is None else f"{figure - 100 * ours:+.2f}",
             "" if best is None else f"{_pct(best['frame_auc'].get(conv))} ({best['label']})",
@@ -96,7 +103,8 @@ def write_fidelity(cfg: dict[str, Any], results_dir: str | Path, md_path: str | 
         ])
     notes = [
         "- ours: frame AUC in the convention of the paper's table (Wan et al.: raw micro; the others: per-video min-max"
-        " micro), in %, with its 95 % bootstrap interval over test videos; paper's: the figure the paper prints for"
+        " micro), in %, with its 95 % bootstrap interval over test videos (and, where the entry trains with"
+        " several seeds, the mean ± sd over them); paper's: the figure the paper prints for"
         " that dataset; gap: paper's − ours; floor: the better parameter-free floor on the same data"
         " (vadflow.methods.floor).",
         "- Generated from this run's results at every build; the measured cause is each paper's one sentence in"
