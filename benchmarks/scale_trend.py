@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> None:
                  if (workdir / "results" / args.dataset / f"{m}.json").exists()}
         record.write_text(json.dumps({
             "entry": args.entry, "label": entry.label, "dataset": args.dataset, "configfile": args.configfile,
-            "budget": budget, "base": base, "paper": args.paper, "floors": floor, "points": points}, indent=1))
+            "budget": budget, "base": base, "paper": args.paper, "paper_source": args.paper_source, "floors": floor,
+            "points": points}, indent=1))
 
 
 def _train_hours(log_csv: Path) -> float:
@@ -107,6 +108,7 @@ def main() -> None:
     ap.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4])
     ap.add_argument("--base", type=int, help="the 1x training length (default: the config's)")
     ap.add_argument("--paper", type=float, help="the paper's figure (%%) for the plot")
+    ap.add_argument("--paper-source", help="where that figure is printed (the plot's legend says it)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--out", default="docs/papers/scale-trend")
     ap.add_argument("--plot", action="store_true", help="only draw <out>.png from <out>/*.json")

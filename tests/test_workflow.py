@@ -162,8 +162,8 @@ def test_anomalynet_table_with_a_row_that_needs_a_checkpoint(tiny_run: Path):
     assert ours[3] == "synthetic walkway" and ours[5] == "94.90" and ours[10:13] == ["52.80", "10.30", "12/1"]
     assert float(ours[13]) <= float(ours[4]) <= float(ours[14])
     assert 0 <= float(ours[4]) <= 100 and 0 <= float(ours[6]) <= 100 and "/" in ours[8] and "/" in ours[9]
-    result = json.loads((tiny_run / "results" / "walkway" / "anomalynet.json").read_text())
-    calibrated = result["events_calibrated"]
+    calibrated = json.loads((tiny_run / "results" / "walkway" / "calibrated" / "anomalynet.json").read_text())
+    calibrated = calibrated["events_calibrated"]
     assert calibrated["rule"]["threshold"] == 1.0 and calibrated["calibration"]["videos"] >= 1
     assert ours[9] == calibrated["tp_fa"]
     assert (tiny_run / "work" / "walkway" / "models" / "anomalynet" / "calibration.json").exists()
@@ -346,6 +346,8 @@ def test_html_report_with_intervals_protocol_cards_and_costs(tiny_run: Path):
     assert int(costs["train"]["jobs"]) >= 8 and float(costs["total"]["wall_s"]) > 0
     snakemake(tiny_run, "reports/settings.html")
     assert "n_train_anomalous" in (tiny_run / "reports" / "settings.html").read_text()  # the run's own config
+    snakemake(tiny_run, "reports/fidelity.md")  # rule all's last part: synthetic data only, so it says so
+    assert "no results on real data" in (tiny_run / "reports" / "fidelity.md").read_text()
     snakemake(tiny_run, "--report", "reports/report.html")
     assert (tiny_run / "reports" / "report.html").stat().st_size > 100_000
 

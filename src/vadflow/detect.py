@@ -26,7 +26,6 @@ import json
 import shutil
 import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 

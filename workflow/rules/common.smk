@@ -171,16 +171,15 @@ def job_resource(job, name):
     return lambda wildcards: job_resources(METHODS[wildcards.method], job).get(name)
 
 
-def calibration_input(wildcards):
-    """The calibration of a cell whose table shows events on the calibrated scale (else nothing)."""
-    if needs_calibration(config, wildcards.dataset, wildcards.method):
-        return [f"work/{wildcards.dataset}/models/{wildcards.method}/calibration.json"]
-    return []
-
-
 def table_results(table):
     """The results of every cell of a table: each entry's, and its runs with the other seeds."""
     return sorted({f"results/{d}/{r}.json" for d, _, m in table_cells(config, table) for r in seed_runs(config, m)})
+
+
+def table_calibrated(table):
+    """The calibrated events of every cell of a table that shows events_calibrated.* (each seed's run)."""
+    return sorted({f"results/{d}/calibrated/{r}.json" for d, _, m in table_cells(config, table)
+                   if needs_calibration(config, d, m) for r in seed_runs(config, m)})
 
 
 def table_seeds(table):

@@ -5,7 +5,6 @@ rule evaluate:
     input:
         scores="work/{dataset}/scores/{method}.zarr",
         stores=test_shard_files,
-        calibration=calibration_input,
     output:
         "results/{dataset}/{method}.json",
     params:
@@ -24,6 +23,34 @@ rule evaluate:
         ENV
     script:
         "../scripts/evaluate.py"
+
+
+rule calibrated_events:
+    """Events on the model's scale on its normal training videos (threshold 1), for tables that show them
+    beside the papers' min-max ones: a rule of its own, so table3 never waits for a calibration."""
+    wildcard_constraints:
+        method=TRAINED_RE,
+    input:
+        scores="work/{dataset}/scores/{method}.zarr",
+        stores=test_shard_files,
+        calibration="work/{dataset}/models/{method}/calibration.json",
+    output:
+        "results/{dataset}/calibrated/{method}.json",
+    params:
+        stores=test_stores,
+        events=config["evaluation"].get("events"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        "logs/evaluate/{dataset}/{method}.calibrated.log",
+    benchmark:
+        "logs/benchmarks/evaluate/{dataset}/{method}.calibrated.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/calibrated_events.py"
 
 
 rule seed_summary:

@@ -110,6 +110,7 @@ for _table, _spec in config.get("reports", {}).items():
         input:
             results=table_results(_table),
             seeds=table_seeds(_table),
+            calibrated=table_calibrated(_table),
             **({"published": published_file(_spec["published"])} if _spec.get("published") else {}),
         output:
             csv=_spec["output"],

@@ -18,5 +18,4 @@ with logged(sm.log[0]):
         regions=sm.params.evaluation.get("regions"),
         bootstrap=sm.params.evaluation.get("bootstrap"),
         split=sm.params.split,
-        calibration=sm.input.calibration[0] if sm.input.calibration else None,
     )

@@ -120,14 +120,11 @@ def evaluate(
     regions: dict[str, Any] | None = None,
     bootstrap: dict[str, Any] | None = None,
     split: str | None = None,
-    calibration: str | Path | None = None,
 ) -> dict[str, Any]:
     """``events`` / ``regions`` / ``bootstrap``: config ``evaluation.events`` (window, persistence,
     threshold), ``evaluation.regions`` (alpha, beta) and ``evaluation.bootstrap`` (draws, seed, level:
     the video-level confidence intervals of the frame AUC, ``frame_auc_ci``); ``split``: how the
-    dataset's split was made, for the protocol card (None: its official split); ``calibration``: the
-    model's ``calibration.json``, for ``events_calibrated`` (the same rule on the scale of its normal
-    training frames, threshold 1: per-video min-max gives every test video an event, this need not)."""
+    dataset's split was made, for the protocol card (None: its official split)."""
     from vadflow.evaluation.bootstrap import BootstrapParams, video_bootstrap
     from vadflow.evaluation.events import EventParams
     from vadflow.evaluation.regions import RegionParams
@@ -162,13 +159,6 @@ def evaluate(
         "device": attrs.get("device"),
         "vadflow_version": attrs.get("vadflow_version"),
     }
-    if calibration is not None:
-        from vadflow.evaluation.events import event_detection, load_calibration
-
-        cal = load_calibration(calibration)
-        result["events_calibrated"] = {**event_detection(scores, labels, EventParams(**(events or {})), calibration=cal),
-                                       "calibration": {"median": cal.median, "max": cal.max, "frames": cal.frames,
-                                                       "videos": cal.videos}}
     categories = category_accuracy(scores_path, test_stores)
     if categories is not None:
         result.update(categories)
@@ -183,6 +173,26 @@ def evaluate(
     with atomic_path(out_json) as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return result
+
+
+def calibrated_events(scores_path: str | Path, test_stores: Sequence[str | Path], calibration: str | Path,
+                      out_json: str | Path, *, dataset: str, events: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``events_calibrated``: the event rule (``evaluation.events``) on the scale of the model's normal
+    training frames (``calibration.json``), threshold 1. Per-video min-max gives every test video an
+    event; this need not. Paper tables that show ``events_calibrated.*`` merge it into the row's result."""
+    from vadflow.evaluation.events import EventParams, event_detection, load_calibration
+    from vadflow.scores import read_scores
+
+    attrs, scores, _ = read_scores(scores_path)
+    labels, _ = load_ground_truth(test_stores)
+    cal = load_calibration(calibration)
+    out = {"dataset": dataset, "method": attrs["name"],
+           "events_calibrated": {**event_detection(scores, labels, EventParams(**(events or {})), calibration=cal),
+                                 "calibration": {"median": cal.median, "max": cal.max, "frames": cal.frames,
+                                                 "videos": cal.videos}}}
+    with atomic_path(out_json) as tmp:
+        tmp.write_text(json.dumps(out, indent=1))
+    return out
 
 
 def seed_summary(results: Sequence[dict[str, Any]], out_json: str | Path | None = None) -> dict[str, Any]:

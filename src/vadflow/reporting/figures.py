@@ -189,7 +189,7 @@ def scale_trend_figure(trends: Sequence[dict[str, Any]], out: str | Path, conven
         for (name, fig_auc), style in zip(sorted(t.get("floors", {}).items()), (":", (0, (1, 3)))):
             ax.axhline(100 * fig_auc[convention], color="0.4", ls=style, lw=1, label=f"floor: {name}")
         if t.get("paper") is not None:
-            ax.axhline(t["paper"], color="C3", ls="--", lw=1, label="paper")
+            ax.axhline(t["paper"], color="C3", ls="--", lw=1, label=f"paper: {t.get('paper_source') or 'published'}")
         ax.set_xscale("log", base=2)
         ax.set(xlabel="training steps", ylabel="frame AUC (%)", title=f"{t['label']}\n{t['dataset']}")
         ax.title.set_fontsize(9)

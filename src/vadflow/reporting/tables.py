@@ -270,14 +270,20 @@ def write_paper_table(
     csv_path: str | Path,
     md_path: str | Path,
     seed_paths: Sequence[str | Path] = (),
+    calibrated_paths: Sequence[str | Path] = (),
 ) -> None:
     """A paper's table in long form: one row per (method, dataset), ours beside the published figure.
 
     ``spec.metric`` (default auc, in the configured convention) is the compared value;
     ``spec.columns`` adds result fields; ``spec.plot`` also draws ``<output>.png``; ``seed_paths``: the
-    seed summaries of rows trained with several seeds (mean, sd and n of the AUC as three columns).
+    seed summaries of rows trained with several seeds (mean, sd and n of the AUC as three columns);
+    ``calibrated_paths``: the rows' events on the calibrated scale (rule calibrated_events), merged into
+    their results as ``events_calibrated``.
     """
     results, summaries = load_results(result_paths), load_results(seed_paths)
+    calibrated = {(c["dataset"], c["method"]): c["events_calibrated"] for c in load_results(calibrated_paths)}
+    results = [{**r, "events_calibrated": calibrated[(r["dataset"], r["method"])]}
+               if (r["dataset"], r["method"]) in calibrated else r for r in results]
     cell = cell_lookup(results, spec.get("use"))
     seeds = seed_lookup(summaries, spec.get("use"))
     paper = spec.get("paper", {})
