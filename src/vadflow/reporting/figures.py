@@ -174,7 +174,7 @@ def scale_trend_figure(trends: Sequence[dict[str, Any]], out: str | Path, conven
     (dotted) and the paper's figure (dashed) as horizontal lines; each point names its factor and the
     wall-clock hours of training it took in all (the train log's ``seconds``, which run on across extensions)
     and its last training loss (a loss that keeps falling while the AUC does not is the point to see)."""
-    fig, axes = plt.subplots(1, len(trends), figsize=(4.2 * len(trends), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(trends), figsize=(5.0 * len(trends), 3.8), squeeze=False)
     for ax, t in zip(axes[0], trends):
         pts = t["points"]
         x = [p["steps"] for p in pts]
@@ -185,12 +185,14 @@ def scale_trend_figure(trends: Sequence[dict[str, Any]], out: str | Path, conven
         for xx, yy, p in zip(x, y, pts):
             loss = f"\nloss {p['final_loss']:.3g}" if p.get("final_loss") is not None else ""
             ax.annotate(f"{p['factor']}x, {p['train_hours']:.2f} h{loss}", (xx, yy), fontsize=7,
-                        textcoords="offset points", xytext=(4, -12))
+                        textcoords="offset points", xytext=(6, 6),
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
         for (name, fig_auc), style in zip(sorted(t.get("floors", {}).items()), (":", (0, (1, 3)))):
             ax.axhline(100 * fig_auc[convention], color="0.4", ls=style, lw=1, label=f"floor: {name}")
         if t.get("paper") is not None:
             ax.axhline(t["paper"], color="C3", ls="--", lw=1, label=f"paper: {t.get('paper_source') or 'published'}")
         ax.set_xscale("log", base=2)
+        ax.set_xlim(min(x) / 1.4, max(x) * 2.2)  # room for the last point's note
         ax.set(xlabel="training steps", ylabel="frame AUC (%)", title=f"{t['label']}\n{t['dataset']}")
         ax.title.set_fontsize(9)
         ax.legend(fontsize=6.5, loc="lower right")
