@@ -508,18 +508,13 @@ def table_cells(cfg: dict[str, Any], table: str) -> list[tuple[str, str, str]]:
     return [c for c in cells if c[2] is not None and c[2] not in blocked]
 
 
-def needs_calibration(cfg: dict[str, Any], dataset: str, method: str) -> bool:
-    """Whether a (dataset, method) result should carry events on the calibrated scale: a report table
-    shows ``events_calibrated.*`` for that cell. A late fusion has no model of its own to calibrate."""
-    if cfg["methods"].get(method, {}).get("method") == "late_fusion":
-        return False
-    method = seed_base(method)[0]
-    for table, spec in cfg.get("reports", {}).items():
-        fields = [spec.get("metric", ""), *spec.get("columns", [])]
-        if any(str(f).startswith("events_calibrated") for f in fields) and \
-                any(c[0] == dataset and c[2] == method for c in table_cells(cfg, table)):
-            return True
-    return False
+def calibrated_cells(cfg: dict[str, Any], table: str) -> list[tuple[str, str, str]]:
+    """The cells of a table that show events on the calibrated scale (``events_calibrated.*`` as its
+    metric or a column), each needing its model's calibration; a late fusion has no model to calibrate."""
+    spec = cfg.get("reports", {}).get(table, {})
+    if not any(str(f).startswith("events_calibrated") for f in [spec.get("metric", ""), *spec.get("columns", [])]):
+        return []
+    return [c for c in table_cells(cfg, table) if cfg["methods"][c[2]].get("method") != "late_fusion"]
 
 
 def blocked_rows(cfg: dict[str, Any], table: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from vadflow.config import (
     table_cells,
     table_spec,
     blocked_rows,
-    needs_calibration,
+    calibrated_cells,
 )
 from vadflow.data.layout import Manifest
 from vadflow.data.shards import SHARD_FRAMES, plan_shards
@@ -178,8 +178,8 @@ def table_results(table):
 
 def table_calibrated(table):
     """The calibrated events of every cell of a table that shows events_calibrated.* (each seed's run)."""
-    return sorted({f"results/{d}/calibrated/{r}.json" for d, _, m in table_cells(config, table)
-                   if needs_calibration(config, d, m) for r in seed_runs(config, m)})
+    return sorted({f"results/{d}/calibrated/{r}.json" for d, _, m in calibrated_cells(config, table)
+                   for r in seed_runs(config, m)})
 
 
 def table_seeds(table):

@@ -1,5 +1,5 @@
 # Trained models on new footage: calibrate each model on its normal training videos (also the scale of
-# the tables' events_calibrated.* columns, rule evaluate), then run it over
+# the tables' events_calibrated.* columns, rule calibrated_events), then run it over
 # the videos of the configured `detect:` folder (vadflow.detect; `vadflow detect` does the same for one model).
 
 

@@ -20,10 +20,9 @@ fixes them (docs/evaluation.md lists each choice):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import json
 from pathlib import Path
 
 import numpy as np

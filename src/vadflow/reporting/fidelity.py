@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vadflow.config import seed_runs, table_spec
+from vadflow.config import seed_runs, table_cells
 from vadflow.methods.floor import FLOORS
 from vadflow.reporting.cells import load_results
-from vadflow.reporting.published import _paper, published_table
+from vadflow.reporting.published import fidelity_block, published_table
 
 PAPERS = ("srnn", "anomalynet", "adv3d", "dissociation", "lad")
 #: the params that say how much a method was trained and at what size (shown as the row's scale)
@@ -25,27 +25,26 @@ SCALE_PARAMS = ("n_atoms", "channels", "hidden", "epochs", "pretrain_epochs", "a
 
 
 def fidelity_cells(cfg: dict[str, Any]) -> list[dict[str, Any]]:
-    """(paper, entry, dataset, table, compare name, convention) of every row of the page for this config."""
+    """Every row of the page for this config: paper, entry, dataset, the paper's name for it (compare),
+    the table's convention and the floors among the table's rows on that dataset. The cells are the
+    tables' own (``table_cells``: ``use`` swaps applied, rows that need a missing checkpoint left out)."""
     cells, seen = [], set()
     for table, spec in cfg.get("reports", {}).items():
         ref = spec.get("published")
-        if not ref:
-            continue
-        paper = ref.partition("/")[0]
-        block = _paper(paper).get("fidelity") if paper in PAPERS else None
+        block = fidelity_block(ref.partition("/")[0]) if ref and ref.partition("/")[0] in PAPERS else None
         if not block or ref not in block["tables"]:
             continue
-        datasets, methods = table_spec(cfg, table)
-        for d in datasets:
-            if cfg["datasets"][d]["adapter"] == "synthetic":
+        table_rows = table_cells(cfg, table)
+        for d, row, entry in sorted(table_rows, key=lambda c: block["entries"].index(c[1])
+                                    if c[1] in block["entries"] else len(block["entries"])):  # headline first
+            key = (ref.partition("/")[0], entry, d)
+            if row not in block["entries"] or cfg["datasets"][d]["adapter"] == "synthetic" or key in seen:
                 continue
-            for entry in block["entries"]:
-                if entry in methods and (paper, entry, d) not in seen:
-                    seen.add((paper, entry, d))
-                    cells.append({"paper": paper, "entry": entry, "dataset": d, "compare": spec.get("compare", {}).get(d, d),
-                                  "convention": spec.get("convention", cfg["evaluation"]["convention"]),
-                                  "floors": [f for f in methods if f in cfg["methods"] and
-                                             cfg["methods"][f].get("method", f) in FLOORS]})
+            seen.add(key)
+            cells.append({"paper": key[0], "entry": entry, "dataset": d, "compare": spec.get("compare", {}).get(d, d),
+                          "convention": spec.get("convention", cfg["evaluation"]["convention"]),
+                          "floors": [m for dd, _, m in table_rows if dd == d
+                                     and cfg["methods"][m].get("method", m) in FLOORS]})
     return cells
 
 
@@ -85,7 +84,7 @@ def write_fidelity(cfg: dict[str, Any], results_dir: str | Path, md_path: str | 
         ci = auc_interval(r, conv)
         seeds = root / c["dataset"] / "seeds" / f"{c['entry']}.json"
         spread = load_results([seeds])[0]["frame_auc"].get(conv) if seeds.exists() else None
-        block = _paper(c["paper"])["fidelity"]
+        block = fidelity_block(c["paper"])
         figure = next((v for ref in block["tables"] if (v := published_table(ref).value(c["entry"], c["compare"]))
                        is not None), None)
         figure = figure.get("auc") if isinstance(figure, dict) else figure

@@ -71,6 +71,11 @@ def published_table(ref: str) -> PublishedTable:
     return PublishedTable(paper=data["paper"], ref=ref, caption=t["caption"], rows=tuple(t["rows"]))
 
 
+def fidelity_block(paper: str) -> dict[str, Any] | None:
+    """A paper's ``fidelity:`` block (headline entries, the tables of their figures, the measured cause)."""
+    return _paper(paper).get("fidelity")
+
+
 def published_file(ref: str) -> str:
     """The file a table's published figures come from (a workflow input: edits rebuild the table)."""
     return str(resources.files("vadflow") / "published" / f"{ref.partition('/')[0]}.yaml")
