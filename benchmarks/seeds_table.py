@@ -63,7 +63,8 @@ def main() -> None:
               f"{paper if paper is not None else '–'} |")
     print()
     total = 0.0
-    for d in sorted(p for p in runs.iterdir() if (p / "logs" / "benchmarks").is_dir()):
+    configs = {cfg for cfg, *_ in HEADLINE}  # the seed runs' directories only, not other runs kept beside them
+    for d in sorted(p for p in runs.iterdir() if p.name in configs and (p / "logs" / "benchmarks").is_dir()):
         cpu = sum(row[3] for row in summarise(d / "logs" / "benchmarks"))
         total += cpu
         print(f"- {d.name}: {cpu / 3600:.2f} CPU-hours (every job of the run directory, features and floors included)")

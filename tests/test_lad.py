@@ -12,7 +12,14 @@ import torch.nn.functional as F
 from conftest import clip_feature_video, method_run
 from vadflow.errors import ConfigError, DataError
 from vadflow.methods.api import Supervision
-from vadflow.methods.lad.clips import frame_max, mil_segments, segment_frames, segment_starts, video_categories
+from vadflow.methods.lad.clips import (
+    frame_max,
+    mil_segments,
+    pad_to_segment,
+    segment_frames,
+    segment_starts,
+    video_categories,
+)
 from vadflow.methods.lad.model import LadNet, MILScorer, mil_ranking_loss, multitask_loss
 from vadflow.methods.run import open_videos, score, train
 from vadflow.scores import read_categories, read_scores
@@ -81,6 +88,15 @@ def test_segments_and_the_frames_they_cover():
     out = frame_max(4, np.array([[0, 1], [1, 2]]), np.array([[0.1, 0.5], [0.3, 0.2]]))
     np.testing.assert_allclose(out, [0.1, 0.5, 0.2, -np.inf])
     assert mil_segments(64, 32)[:2] == [(0, 2), (2, 4)] and mil_segments(64, 32)[-1] == (62, 64)
+    # a test video of 2 clips, K = 3: one segment, the last clip repeated; its frames all covered
+    rows, wins = pad_to_segment(np.array([[1.0], [2.0]]), np.array([[0, 4], [4, 7]]), 3)
+    np.testing.assert_array_equal(rows[:, 0], [1.0, 2.0, 2.0])
+    np.testing.assert_array_equal(wins, [[0, 4], [4, 7], [4, 7]])
+    assert segment_starts(len(rows), 3, "v").tolist() == [0]
+    covered = segment_frames(wins, 0, 3, M)
+    assert set(covered.tolist()) == set(range(7))
+    long_enough = np.zeros((4, 1))
+    assert pad_to_segment(long_enough, np.zeros((4, 2), int), 3)[0] is long_enough
     few = mil_segments(3, 6)
     assert few == [(0, 1), (0, 1), (1, 2), (1, 2), (2, 3), (2, 3)]
 

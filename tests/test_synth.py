@@ -126,12 +126,27 @@ def test_walkway_params_from_dict():
         ({"anomaly_kinds": ["cyclist", "dragon"]}, "dragon"),
         ({"anomaly_kinds": []}, "anomaly_kinds"),
         ({"frames_per_video": 30}, "frames_per_video"),
+        ({"test_frames_per_video": 30}, "test_frames_per_video"),
+        ({"test_frames_per_video": 0}, "test_frames_per_video"),
     ],
 )
 def test_walkway_params_reject_bad_values_naming_them(bad, named):
     with pytest.raises(ConfigError) as err:
         WalkwayParams.from_dict(bad)
     assert named in str(err.value)
+
+
+def test_test_videos_take_their_own_length_and_the_kinds_in_turn():
+    videos = walkway(n_test=4, test_frames_per_video=40, anomalies_per_test_video=1, n_train_anomalous=1,
+                     anomaly_kinds=["cyclist", "cart", "runner"])
+    lengths = {v.name: len(v.frames) for v in videos}
+    assert lengths == {"train_000": 48, "train_001": 48, "train_anomalous_000": 48,
+                       "test_000": 40, "test_001": 40, "test_002": 40, "test_003": 40}
+    for v in videos:
+        if v.split == "test":
+            check_ground_truth(v, 40, 48, 72)
+    # one anomaly a video, the kinds taken in turn: cyclist, cart, runner, cyclist
+    assert [v.events[0]["kind"] for v in videos if v.split == "test"] == ["cyclist", "cart", "runner", "cyclist"]
 
 
 def test_unknown_key_error_lists_the_known_ones():

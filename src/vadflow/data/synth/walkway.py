@@ -61,6 +61,11 @@ def room_for_anomalies(n_frames: int, n_anomalies: int) -> int:
     return n_frames - lead - gap * (n_anomalies - 1) - 1
 
 
+def fits_anomalies(n_frames: int, n_anomalies: int, min_anomaly_frames: int) -> bool:
+    """Whether a video of n_frames holds n_anomalies of at least min_anomaly_frames with their normal frames."""
+    return room_for_anomalies(n_frames, n_anomalies) >= n_anomalies * (min_anomaly_frames + ENTRY_MARGIN)
+
+
 @dataclass
 class WalkwayParams:
     """Size of the dataset, crowd density, sensor noise and the anomalies put in each test video."""
@@ -73,6 +78,9 @@ class WalkwayParams:
     # anomaly each (its category), the kinds taken in turn; unsupervised methods never see them
     n_train_anomalous: int = 0
     frames_per_video: int = 160
+    # test videos' length (None: frames_per_video): many short test videos give a tighter bootstrap
+    # interval over videos than a few long ones of the same frames
+    test_frames_per_video: int | None = None
     pedestrians: float = 4.0
     noise_std: float = 3.0
     anomaly_kinds: tuple[str, ...] = ANOMALY_KINDS
@@ -91,6 +99,8 @@ class WalkwayParams:
         check_min("n_test", self.n_test, 0)
         check_min("n_train_anomalous", self.n_train_anomalous, 0)
         check_min("frames_per_video", self.frames_per_video, 1)
+        if self.test_frames_per_video is not None:
+            check_min("test_frames_per_video", self.test_frames_per_video, 1)
         check_min("pedestrians", self.pedestrians, 0.0)
         check_min("noise_std", self.noise_std, 0.0)
         check_min("anomalies_per_test_video", self.anomalies_per_test_video, 1)
@@ -104,18 +114,33 @@ class WalkwayParams:
         unknown = [k for k in self.anomaly_kinds if k not in ANOMALY_KINDS]
         require(not unknown, f"unknown anomaly kind(s) {', '.join(map(repr, unknown))}", f"known kinds: {', '.join(ANOMALY_KINDS)}")
         if self.n_test > 0:
-            n, shortest = self.anomalies_per_test_video, self.min_anomaly_frames + ENTRY_MARGIN
+            n = self.anomalies_per_test_video
 
             def fits(n_frames: int) -> bool:
-                return room_for_anomalies(n_frames, n) >= n * shortest
+                return fits_anomalies(n_frames, n, self.min_anomaly_frames)
 
-            if not fits(self.frames_per_video):
-                enough = next(t for t in itertools.count(self.frames_per_video) if fits(t))
+            key = "frames_per_video" if self.test_frames_per_video is None else "test_frames_per_video"
+            length = self.frames_for("test")
+            if not fits(length):
+                enough = next(t for t in itertools.count(length) if fits(t))
                 raise ConfigError(
-                    f"frames_per_video={self.frames_per_video} is too short for {n} anomalies of at least "
+                    f"{key}={length} is too short for {n} anomalies of at least "
                     f"{self.min_anomaly_frames} frames with normal frames around them",
-                    f"use frames_per_video >= {enough}, or fewer or shorter anomalies",
+                    f"use {key} >= {enough}, or fewer or shorter anomalies",
                 )
+        if self.n_train_anomalous > 0 and not fits_anomalies(self.frames_per_video, self.anomalies_per_test_video,
+                                                             self.min_anomaly_frames):
+            raise ConfigError(
+                f"frames_per_video={self.frames_per_video} is too short for the anomalous training videos' "
+                f"{self.anomalies_per_test_video} anomalies of at least {self.min_anomaly_frames} frames",
+                "use a longer frames_per_video, or fewer or shorter anomalies",
+            )
+
+    def frames_for(self, split: str) -> int:
+        """Length of a video of this split (anomalous training videos are training videos)."""
+        if split == "test" and self.test_frames_per_video is not None:
+            return self.test_frames_per_video
+        return self.frames_per_video
 
 
 # --------------------------------------------------------------------------- scene geometry
@@ -682,17 +707,21 @@ def visible_anomaly(kind: str, scene: Scene, rng: np.random.Generator, min_len: 
     return track.frames(0, min(shown, budget))  # never seen in practice; keeps the schedule valid
 
 
-def anomaly_tracks(scene: Scene, rng: np.random.Generator, params: WalkwayParams, kind: str | None = None) -> list[Track]:
-    """The anomalies of one test video, one after another with normal frames before and between them
-    (all of ``kind`` when given: an anomalous training video of one category)."""
-    n_frames, n = params.frames_per_video, params.anomalies_per_test_video
+def test_video_kinds(params: WalkwayParams, index: int) -> list[str]:
+    """The kinds of test video ``index``'s anomalies: the kinds taken in turn over the whole test set, so
+    every kind appears as often as any other (within one) and each carries a per-category figure."""
+    n, kinds = params.anomalies_per_test_video, params.anomaly_kinds
+    return [kinds[(index * n + j) % len(kinds)] for j in range(n)]
+
+
+def anomaly_tracks(scene: Scene, rng: np.random.Generator, params: WalkwayParams, n_frames: int,
+                   kinds: list[str]) -> list[Track]:
+    """The anomalies of one video, one after another with normal frames before and between them, of
+    these kinds in this order."""
+    n = len(kinds)
     lead, gap = event_spacing(n_frames)
     min_len = params.min_anomaly_frames + ENTRY_MARGIN
     room = room_for_anomalies(n_frames, n)
-    if kind is None:
-        kinds = [params.anomaly_kinds[int(i)] for i in rng.integers(len(params.anomaly_kinds), size=n)]
-    else:
-        kinds = [kind] * n
     # each anomaly first takes as long as it likes; then the longest ones are redone shorter until all
     # fit, loiterers last since standing about for long is what makes them anomalous
     tracks = [visible_anomaly(kind, scene, rng, min_len, room - (n - 1) * min_len) for kind in kinds]
@@ -808,14 +837,17 @@ def render_video(
     anomaly_kind: str | None = None,
 ) -> SyntheticVideo:
     """One video from its own RNG stream: plan every agent's track, then draw frame by frame. A test
-    video has anomalies of random kinds; a training video has none, unless ``anomaly_kind`` is given
-    (an anomalous training video, from an RNG stream of its own)."""
+    video has anomalies of the kinds ``test_video_kinds`` gives it; a training video has none, unless
+    ``anomaly_kind`` is given (an anomalous training video, from an RNG stream of its own)."""
     anomalous_train = split == "train" and anomaly_kind is not None
     rng = derived_rng(seed, "walkway", "train_anomalous" if anomalous_train else split, index)
-    n_frames = params.frames_per_video
+    n_frames = params.frames_for(split)
     test = split == "test" or anomalous_train  # labelled: anomalies, masks and events
     tracks = pedestrian_tracks(scene, rng, n_frames, params.pedestrians)
-    anomalies = anomaly_tracks(scene, rng, params, anomaly_kind) if test else []
+    if anomalous_train:
+        anomalies = anomaly_tracks(scene, rng, params, n_frames, [anomaly_kind] * params.anomalies_per_test_video)
+    else:
+        anomalies = anomaly_tracks(scene, rng, params, n_frames, test_video_kinds(params, index)) if test else []
     tracks += anomalies
     first_anomaly = len(tracks) - len(anomalies)  # anomalies come last: owner ids >= this
     gains = flicker(rng, n_frames)

@@ -58,6 +58,19 @@ def segment_starts(n_clips: int, K: int, where: str) -> np.ndarray:
     return np.arange(n_clips - K + 1, dtype=np.int64)
 
 
+def pad_to_segment(x: np.ndarray, windows: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """A test video of fewer than K clips as one segment: its last clip (row and window) repeated up to K.
+
+    Sec. 4.4 slides a K-clip window over a test video and says nothing of a video shorter than one
+    window (UCF-Crime and LAD have some); repeating the last clip, as the feature stage repeats a
+    partial clip's last frame, gives every frame a score (docs/papers/lad.md). Longer videos pass unchanged.
+    """
+    missing = K - len(x)
+    if missing <= 0 or len(x) == 0:
+        return x, windows
+    return np.concatenate([x, np.repeat(x[-1:], missing, axis=0)]), np.concatenate([windows, np.repeat(windows[-1:], missing, axis=0)])
+
+
 def segment_frames(windows: np.ndarray, start: int, K: int, m: int) -> np.ndarray:
     """(K·m,) frame index of each of a segment's K·m outputs: output j·m + f is frame f of clip
     start + j (a partial clip repeats its last frame, as the feature stage padded it)."""

@@ -36,6 +36,7 @@ from vadflow.methods.lad.clips import (
     clip_rows,
     frame_max,
     mil_segments,
+    pad_to_segment,
     segment_frames,
     segment_starts,
     video_categories,
@@ -214,6 +215,7 @@ class LadMultitask(ClipFeatureMethod):
         if clip_length(windows) > self.m:
             raise ConfigError(f"{self.name}: video {video.name} has clips of {clip_length(windows)} frames, the model "
                               f"was trained on {self.m}", "score with the features the model was trained on")
+        x, windows = pad_to_segment(x, windows, p.clips)  # a video shorter than one segment is one segment
         starts = segment_starts(len(x), p.clips, f"test video {video.name} ({video.frames.path})")
         self.model.eval()
         rows = torch.from_numpy(x)
