@@ -127,7 +127,7 @@ def test_walkway_params_from_dict():
         ({"anomaly_kinds": []}, "anomaly_kinds"),
         ({"frames_per_video": 30}, "frames_per_video"),
         ({"test_frames_per_video": 30}, "test_frames_per_video"),
-        ({"test_frames_per_video": 0}, "test_frames_per_video"),
+        ({"test_frames_per_video": -1}, "test_frames_per_video"),
     ],
 )
 def test_walkway_params_reject_bad_values_naming_them(bad, named):

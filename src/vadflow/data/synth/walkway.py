@@ -78,9 +78,9 @@ class WalkwayParams:
     # anomaly each (its category), the kinds taken in turn; unsupervised methods never see them
     n_train_anomalous: int = 0
     frames_per_video: int = 160
-    # test videos' length (None: frames_per_video): many short test videos give a tighter bootstrap
+    # test videos' length (0: frames_per_video): many short test videos give a tighter bootstrap
     # interval over videos than a few long ones of the same frames
-    test_frames_per_video: int | None = None
+    test_frames_per_video: int = 0
     pedestrians: float = 4.0
     noise_std: float = 3.0
     anomaly_kinds: tuple[str, ...] = ANOMALY_KINDS
@@ -99,8 +99,7 @@ class WalkwayParams:
         check_min("n_test", self.n_test, 0)
         check_min("n_train_anomalous", self.n_train_anomalous, 0)
         check_min("frames_per_video", self.frames_per_video, 1)
-        if self.test_frames_per_video is not None:
-            check_min("test_frames_per_video", self.test_frames_per_video, 1)
+        check_min("test_frames_per_video", self.test_frames_per_video, 0)
         check_min("pedestrians", self.pedestrians, 0.0)
         check_min("noise_std", self.noise_std, 0.0)
         check_min("anomalies_per_test_video", self.anomalies_per_test_video, 1)
@@ -119,7 +118,7 @@ class WalkwayParams:
             def fits(n_frames: int) -> bool:
                 return fits_anomalies(n_frames, n, self.min_anomaly_frames)
 
-            key = "frames_per_video" if self.test_frames_per_video is None else "test_frames_per_video"
+            key = "test_frames_per_video" if self.test_frames_per_video else "frames_per_video"
             length = self.frames_for("test")
             if not fits(length):
                 enough = next(t for t in itertools.count(length) if fits(t))
@@ -138,7 +137,7 @@ class WalkwayParams:
 
     def frames_for(self, split: str) -> int:
         """Length of a video of this split (anomalous training videos are training videos)."""
-        if split == "test" and self.test_frames_per_video is not None:
+        if split == "test" and self.test_frames_per_video:
             return self.test_frames_per_video
         return self.frames_per_video
 
