@@ -128,6 +128,7 @@ def test_walkway_params_from_dict():
         ({"frames_per_video": 30}, "frames_per_video"),
         ({"test_frames_per_video": 30}, "test_frames_per_video"),
         ({"test_frames_per_video": -1}, "test_frames_per_video"),
+        ({"max_anomaly_frames": 10}, "max_anomaly_frames"),  # below min_anomaly_frames
     ],
 )
 def test_walkway_params_reject_bad_values_naming_them(bad, named):
@@ -138,13 +139,15 @@ def test_walkway_params_reject_bad_values_naming_them(bad, named):
 
 def test_test_videos_take_their_own_length_and_the_kinds_in_turn():
     videos = walkway(n_test=4, test_frames_per_video=40, anomalies_per_test_video=1, n_train_anomalous=1,
-                     anomaly_kinds=["cyclist", "cart", "runner"])
+                     anomaly_kinds=["cyclist", "cart", "runner"], max_anomaly_frames=12)
     lengths = {v.name: len(v.frames) for v in videos}
     assert lengths == {"train_000": 48, "train_001": 48, "train_anomalous_000": 48,
                        "test_000": 40, "test_001": 40, "test_002": 40, "test_003": 40}
     for v in videos:
         if v.split == "test":
             check_ground_truth(v, 40, 48, 72)
+    # no anomaly planned longer than max_anomaly_frames (+ the frames where it enters and leaves unseen)
+    assert all(e["end"] - e["start"] <= 12 + 2 for v in videos for e in v.events)
     # one anomaly a video, the kinds taken in turn: cyclist, cart, runner, cyclist
     assert [v.events[0]["kind"] for v in videos if v.split == "test"] == ["cyclist", "cart", "runner", "cyclist"]
 

@@ -86,6 +86,9 @@ class WalkwayParams:
     anomaly_kinds: tuple[str, ...] = ANOMALY_KINDS
     anomalies_per_test_video: int = 2
     min_anomaly_frames: int = 24
+    # the longest an anomaly is planned (0: as long as the video leaves room for): short test videos keep
+    # most of their frames normal, so each video's AUC rests on more than a handful of normal frames
+    max_anomaly_frames: int = 0
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> WalkwayParams:
@@ -109,6 +112,8 @@ class WalkwayParams:
             "make more test videos instead",
         )
         check_min("min_anomaly_frames", self.min_anomaly_frames, 1)
+        if self.max_anomaly_frames:
+            check_min("max_anomaly_frames", self.max_anomaly_frames, self.min_anomaly_frames)
         require(len(self.anomaly_kinds) > 0, "anomaly_kinds is empty", f"list some of: {', '.join(ANOMALY_KINDS)}")
         unknown = [k for k in self.anomaly_kinds if k not in ANOMALY_KINDS]
         require(not unknown, f"unknown anomaly kind(s) {', '.join(map(repr, unknown))}", f"known kinds: {', '.join(ANOMALY_KINDS)}")
@@ -723,7 +728,10 @@ def anomaly_tracks(scene: Scene, rng: np.random.Generator, params: WalkwayParams
     room = room_for_anomalies(n_frames, n)
     # each anomaly first takes as long as it likes; then the longest ones are redone shorter until all
     # fit, loiterers last since standing about for long is what makes them anomalous
-    tracks = [visible_anomaly(kind, scene, rng, min_len, room - (n - 1) * min_len) for kind in kinds]
+    longest = room - (n - 1) * min_len
+    if params.max_anomaly_frames:
+        longest = min(longest, params.max_anomaly_frames + ENTRY_MARGIN)
+    tracks = [visible_anomaly(kind, scene, rng, min_len, longest) for kind in kinds]
     while (excess := sum(len(t.x) for t in tracks) - room) > 0:
         shorter = [i for i in range(n) if len(tracks[i].x) > min_len]
         i = max(shorter, key=lambda i: (tracks[i].kind != "loiterer", len(tracks[i].x)))
