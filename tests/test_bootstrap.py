@@ -65,3 +65,25 @@ def test_one_class_draws_are_left_out_and_counted():
 def test_format():
     assert format_with_interval(0.8203, [0.781, 0.856]) == "82.03 [78.10, 85.60]"
     assert format_with_interval(0.8203, None) == "82.03" and format_with_interval(None, None) == ""
+
+
+def test_stratified_draws_keep_each_categorys_count():
+    """Two categories, one easy (every video perfect) and one hard (every video at chance): a plain draw
+    changes the mix and so the AUC; a draw within categories keeps three videos of each, so the interval
+    is far narrower, and every video without a category is one stratum."""
+    scores, labels = {}, {}
+    for i in range(3):
+        y = np.array([0, 0, 1, 1])
+        scores[f"easy{i}"], labels[f"easy{i}"] = np.array([0.0, 0.1, 0.9, 1.0]), y
+        scores[f"hard{i}"], labels[f"hard{i}"] = np.array([0.9, 0.0, 1.0, 0.1]), y
+    kinds = {v: v[:4] for v in scores}
+    plain = video_bootstrap(scores, labels, BootstrapParams(draws=300, seed=0), categories=kinds)
+    strat = video_bootstrap(scores, labels, BootstrapParams(draws=300, seed=0, strata="category"), categories=kinds)
+    # within a category every video is the same, so each stratified draw is the test set itself
+    assert strat["minmax_micro"][0] == strat["minmax_micro"][1] == pytest.approx(frame_level_auc(scores, labels)["minmax_micro"])
+    assert plain["minmax_micro"][1] - plain["minmax_micro"][0] > 0.1
+    assert strat["strata"] == {"by": "category", "videos": {"easy": 3, "hard": 3}} and "strata" not in plain
+    none = video_bootstrap(scores, labels, BootstrapParams(draws=300, seed=0, strata="category"))
+    assert none["strata"]["videos"] == {"None": 6}
+    with pytest.raises(ConfigError, match="strata"):
+        BootstrapParams(strata="kind")

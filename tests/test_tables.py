@@ -45,7 +45,11 @@ def test_tables_show_the_bootstrap_interval(tmp_path: Path):
     assert rows[0] == ["method", "supervision", "a", "a ci_low", "a ci_high"]
     assert rows[1] == ["M", "U", "80.00", "70.00", "90.00"]
     md = (tmp_path / "t.md").read_text()
-    assert "| M | U | 80.00 [70.00, 90.00] |" in md and "1000 draws" in md
+    assert "| M | U | 80.00 [70.00, 90.00] |" in md and "1000 draws" in md and "within each" not in md
+    stratified = {**ci, "strata": {"by": "category", "videos": {"cart": 2, "runner": 2}}}
+    write_table3([_result(tmp_path, "a", "m", 0.8, frame_auc_ci=stratified)], ["a"], ["m"], "minmax_micro",
+                 tmp_path / "t.csv", tmp_path / "t.md")
+    assert "on a within each test-video category" in (tmp_path / "t.md").read_text()
     spec = {"title": "t", "datasets": ["a"], "methods": ["m"], "paper": {"m": {"a": 85.0}}}
     write_paper_table(paths, spec, {"a": {"adapter": "synthetic", "generator": "walkway"}}, "minmax_micro",
                       tmp_path / "p.csv", tmp_path / "p.md")

@@ -108,6 +108,12 @@ def category_accuracy(scores_path: str | Path, test_stores: Sequence[str | Path]
             "category_names": names}
 
 
+def test_categories(test_stores: Sequence[str | Path]) -> dict[str, str | None]:
+    """Each test video's category as its store records it (the walkway's anomaly kind; None where none)."""
+    stores = [FrameStore(p) for p in test_stores]
+    return {s.name: s.attrs.get("category") for s in stores}
+
+
 def evaluate(
     scores_path: str | Path,
     test_stores: Sequence[str | Path],
@@ -149,7 +155,8 @@ def evaluate(
         "convention_text": CONVENTIONS[convention],
         "auc": metrics["frame_auc"].get(convention),
         **metrics,
-        "frame_auc_ci": video_bootstrap(scores, labels, BootstrapParams(**(bootstrap or {}))),
+        "frame_auc_ci": video_bootstrap(scores, labels, BootstrapParams(**(bootstrap or {})),
+                                        categories=test_categories(test_stores)),
         "roc": thin_curve(np.asarray(roc["fpr"]), np.asarray(roc["tpr"])),
         "params": attrs.get("config", {}).get("params"),
         "input": attrs.get("config", {}).get("input"),

@@ -241,8 +241,13 @@ def interval_note(results: Sequence[dict[str, Any]]) -> str:
     ci = next((r["frame_auc_ci"] for r in results if r.get("frame_auc_ci")), None)
     if not ci:
         return ""
+    stratified = sorted({r["dataset"] for r in results if ((r.get("frame_auc_ci") or {}).get("strata") or {})
+                         .get("videos", {}).keys() - {"None"}})
+    within = (f"; on {', '.join(stratified)} within each test-video category, the category mix held fixed as the "
+              "test set was made" if stratified else "")
     return (f" In brackets: the {100 * ci['level']:.0f} % interval of a bootstrap over test videos ({ci['draws']}"
-            f" draws, seed {ci['seed']}; percentile; vadflow.evaluation.bootstrap); the CSV has it as two columns.")
+            f" draws, seed {ci['seed']}; percentile{within}; vadflow.evaluation.bootstrap); the CSV has it as two "
+            "columns.")
 
 
 def computed_on(dataset_cfg: dict[str, Any], name: str) -> str:
