@@ -12,9 +12,10 @@ import glob
 import sys
 from pathlib import Path
 
+from vadflow.data.store import FrameStore
 from vadflow.evaluation.bootstrap import BootstrapParams, video_bootstrap
 from vadflow.evaluation.metrics import frame_level_auc
-from vadflow.evaluation.results import load_ground_truth, test_categories
+from vadflow.evaluation.results import load_ground_truth, store_categories
 from vadflow.scores import read_scores
 
 
@@ -23,7 +24,7 @@ def main() -> None:
     ns = [int(x) for x in sys.argv[2:]] or [24, 30, 36]
     stores = sorted(glob.glob(f"{run}/work/walkway/frames/test/*.zarr"))
     labels, _ = load_ground_truth(stores)
-    categories = test_categories(stores)
+    categories = store_categories([FrameStore(p) for p in stores])
     print("method".ljust(22), " ".join(f"n={n}: AUC width".rjust(20) for n in ns))
     for path in sorted(glob.glob(f"{run}/work/walkway/scores/*.zarr")):
         scores = read_scores(path)[1]

@@ -39,7 +39,6 @@ class BootstrapParams:
     level: float = 0.95
     strata: str = "none"  # none / category
 
-
     def __post_init__(self) -> None:
         if self.draws < 0:
             raise ConfigError(f"evaluation.bootstrap.draws must be >= 0, got {self.draws}", "e.g. 1000; 0 switches it off")

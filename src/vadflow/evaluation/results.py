@@ -108,9 +108,8 @@ def category_accuracy(scores_path: str | Path, test_stores: Sequence[str | Path]
             "category_names": names}
 
 
-def test_categories(test_stores: Sequence[str | Path]) -> dict[str, str | None]:
+def store_categories(stores: Sequence[FrameStore]) -> dict[str, str | None]:
     """Each test video's category as its store records it (the walkway's anomaly kind; None where none)."""
-    stores = [FrameStore(p) for p in test_stores]
     return {s.name: s.attrs.get("category") for s in stores}
 
 
@@ -138,6 +137,7 @@ def evaluate(
 
     attrs, scores, maps = read_scores(scores_path)
     labels, masks = load_ground_truth(test_stores)
+    stores = [FrameStore(p) for p in test_stores]
     clip_length = int(((attrs.get("config") or {}).get("input") or {}).get("clip_length") or 1)
     metrics = evaluate_video_scores(
         scores, labels, maps, masks, coverage=pixel_coverage, clip_length=clip_length,
@@ -156,7 +156,7 @@ def evaluate(
         "auc": metrics["frame_auc"].get(convention),
         **metrics,
         "frame_auc_ci": video_bootstrap(scores, labels, BootstrapParams(**(bootstrap or {})),
-                                        categories=test_categories(test_stores)),
+                                        categories=store_categories(stores)),
         "roc": thin_curve(np.asarray(roc["fpr"]), np.asarray(roc["tpr"])),
         "params": attrs.get("config", {}).get("params"),
         "input": attrs.get("config", {}).get("input"),
@@ -174,7 +174,7 @@ def evaluate(
     from vadflow.evaluation.protocol import protocol_card
 
     result["protocol"] = protocol_card(
-        dataset=dataset, store_attrs=[FrameStore(p).attrs for p in test_stores], labels=labels, convention=convention,
+        dataset=dataset, store_attrs=[s.attrs for s in stores], labels=labels, convention=convention,
         frame_auc=metrics["frame_auc"], clip_length=clip_length, supervision=attrs["supervision"],
         train_videos=attrs.get("train_videos"), split=split, selection_on_test="selection_on_test" in result)
     with atomic_path(out_json) as tmp:

@@ -117,28 +117,22 @@ class WalkwayParams:
         require(len(self.anomaly_kinds) > 0, "anomaly_kinds is empty", f"list some of: {', '.join(ANOMALY_KINDS)}")
         unknown = [k for k in self.anomaly_kinds if k not in ANOMALY_KINDS]
         require(not unknown, f"unknown anomaly kind(s) {', '.join(map(repr, unknown))}", f"known kinds: {', '.join(ANOMALY_KINDS)}")
+        # every video that holds anomalies must have room for them: test videos, anomalous training videos
+        n = self.anomalies_per_test_video
+        lengths = []
         if self.n_test > 0:
-            n = self.anomalies_per_test_video
-
-            def fits(n_frames: int) -> bool:
-                return fits_anomalies(n_frames, n, self.min_anomaly_frames)
-
-            key = "test_frames_per_video" if self.test_frames_per_video else "frames_per_video"
-            length = self.frames_for("test")
-            if not fits(length):
-                enough = next(t for t in itertools.count(length) if fits(t))
+            lengths.append(("test_frames_per_video" if self.test_frames_per_video else "frames_per_video",
+                            self.frames_for("test")))
+        if self.n_train_anomalous > 0:
+            lengths.append(("frames_per_video", self.frames_per_video))
+        for key, length in lengths:
+            if not fits_anomalies(length, n, self.min_anomaly_frames):
+                enough = next(t for t in itertools.count(length) if fits_anomalies(t, n, self.min_anomaly_frames))
                 raise ConfigError(
                     f"{key}={length} is too short for {n} anomalies of at least "
                     f"{self.min_anomaly_frames} frames with normal frames around them",
                     f"use {key} >= {enough}, or fewer or shorter anomalies",
                 )
-        if self.n_train_anomalous > 0 and not fits_anomalies(self.frames_per_video, self.anomalies_per_test_video,
-                                                             self.min_anomaly_frames):
-            raise ConfigError(
-                f"frames_per_video={self.frames_per_video} is too short for the anomalous training videos' "
-                f"{self.anomalies_per_test_video} anomalies of at least {self.min_anomaly_frames} frames",
-                "use a longer frames_per_video, or fewer or shorter anomalies",
-            )
 
     def frames_for(self, split: str) -> int:
         """Length of a video of this split (anomalous training videos are training videos)."""
@@ -851,10 +845,8 @@ def render_video(
     n_frames = params.frames_for(split)
     test = split == "test" or anomalous_train  # labelled: anomalies, masks and events
     tracks = pedestrian_tracks(scene, rng, n_frames, params.pedestrians)
-    if anomalous_train:
-        anomalies = anomaly_tracks(scene, rng, params, n_frames, [anomaly_kind] * params.anomalies_per_test_video)
-    else:
-        anomalies = anomaly_tracks(scene, rng, params, n_frames, test_video_kinds(params, index)) if test else []
+    kinds = [anomaly_kind] * params.anomalies_per_test_video if anomalous_train else test_video_kinds(params, index)
+    anomalies = anomaly_tracks(scene, rng, params, n_frames, kinds) if test else []
     tracks += anomalies
     first_anomaly = len(tracks) - len(anomalies)  # anomalies come last: owner ids >= this
     gains = flicker(rng, n_frames)
